@@ -1,0 +1,43 @@
+"""bt_optimize: fast, sample-efficient, honest parameter search for backtrader.
+
+Change one import and one call::
+
+    import bt_optimize as bto
+    cerebro = bto.Cerebro(maxcpus=2)
+    cerebro.adddata(bto.datasets.load("orcl"))
+    study = cerebro.optimize_random(SmaCross, fast=bto.Int(2, 60), slow=bto.Int(10, 250), n_trials=200, seed=1)
+    study.best_params, study.best_value, study.trials
+"""
+
+from . import analyzers, datasets
+from .cerebro import Cerebro
+from .exceptions import (
+    AllTrialsFailedError,
+    BtOptimizeError,
+    DataError,
+    ObjectiveError,
+    PicklingError,
+    SpaceError,
+    StorageError,
+    StudyMismatchError,
+)
+from .objective import BUILTIN_METRICS, Objective
+from .space import Cat, Int, Real, Space
+from .study import Study
+from .trial import Trial, TrialState, Window
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "BUILTIN_METRICS", "Trial", "TrialState",
+    "Window", "analyzers", "datasets", "BtOptimizeError", "SpaceError", "ObjectiveError", "DataError",
+    "StorageError", "StudyMismatchError", "PicklingError", "AllTrialsFailedError", "__version__",
+]
+
+
+def __getattr__(name: str):  # plotting is optional and imported lazily
+    if name == "plot_distribution":
+        from .plotting import plot_distribution
+
+        return plot_distribution
+    raise AttributeError(f"module 'bt_optimize' has no attribute {name!r}")

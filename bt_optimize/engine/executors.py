@@ -1,0 +1,226 @@
+"""Executors turn a stream of :class:`TrialSpec` into a stream of plain result dicts.
+
+- :class:`SerialExecutor` runs trials in the main process, one by one.
+- :class:`ProcessExecutor` runs them in real worker processes. Each worker receives the study's
+  :class:`Payload` once, at start-up; afterwards only small trial specs and plain results cross the pipe.
+  A worker that dies (killed, segfault) fails only its trial; a fresh worker replaces it.
+
+Both expose the same small interface (``start``, ``imap_unordered``, ``close``) a cluster executor can join.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import wait
+from typing import Any
+
+from ..exceptions import PicklingError
+from ..trial import TrialState
+from .worker import Payload, Runtime, TrialSpec
+
+__all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "make_executor", "dump_payload", "default_start_method"]
+
+
+def default_start_method() -> str:
+    """``fork`` on Linux (fast start, what backtrader itself uses), ``spawn`` elsewhere.
+
+    ``BTO_START_METHOD`` in the environment overrides it (``spawn``, ``fork`` or ``forkserver``).
+    """
+    env = os.environ.get("BTO_START_METHOD")
+    if env:
+        return env
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def _describe_unpicklable(payload: Payload) -> str:
+    """Find which part of the payload cannot be pickled, for an error message that names it."""
+    checks: list[tuple[str, Any]] = [("the strategy class", payload.strategy)]
+    if payload.objective.func is not None:
+        checks.append((f"the objective function {payload.objective.name!r}", payload.objective.func))
+    for what, obj in checks:
+        try:
+            pickle.dumps(obj)
+        except Exception as exc:
+            return f"{what} ({exc})"
+    return "part of the study's configuration"
+
+
+def dump_payload(payload: Payload) -> bytes:
+    """Pickle the payload once, with an error that names what cannot be sent to a worker.
+
+    Raises:
+        PicklingError: a lambda/local objective, a locally defined strategy, an unpicklable analyzer argument.
+    """
+    try:
+        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        what = _describe_unpicklable(payload)
+        raise PicklingError(
+            f"{what} cannot be sent to worker processes: {type(exc).__name__}: {exc}. Define strategies and "
+            "objective functions at module level (not lambdas or inside functions), pass analyzer/sizer arguments "
+            "that can be pickled, or run in the main process with maxcpus=1"
+        ) from exc
+
+
+class Executor:
+    """Runs trial specs and yields plain results as they finish (in any order)."""
+
+    n_workers = 1
+
+    def start(self, payload: Payload) -> None:
+        """Prepare to run trials of the study described by ``payload``."""
+        raise NotImplementedError
+
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+        """Pull specs lazily (only when a worker is free) and yield each result when it is ready."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers. Safe to call twice."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs every trial in the calling process."""
+
+    def start(self, payload: Payload) -> None:
+        self.runtime = Runtime(payload)
+
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+        for spec in specs:
+            yield self.runtime.run(spec)[0]
+
+
+def _worker_main(conn: Any, payload_bytes: bytes) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides what Ctrl-C means
+    runtime = Runtime(payload_bytes)
+    while True:
+        try:
+            spec = conn.recv()
+        except (EOFError, OSError):
+            break
+        if spec is None:
+            break
+        result, _ = runtime.run(spec)
+        conn.send(result)
+
+
+class _Worker:
+    def __init__(self, ctx: Any, payload_bytes: bytes) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, payload_bytes), daemon=True)
+        self.proc.start()
+        child.close()
+        self.spec: TrialSpec | None = None
+
+    def stop(self, force: bool = False) -> None:
+        try:
+            if not force and self.proc.is_alive():
+                self.conn.send(None)
+                self.proc.join(timeout=5)
+        except (OSError, BrokenPipeError):
+            pass
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        self.conn.close()
+
+
+class ProcessExecutor(Executor):
+    """Real worker processes on this machine.
+
+    Args:
+        n_workers: Number of worker processes.
+        start_method: ``multiprocessing`` start method (default: :func:`default_start_method`). The payload
+            is always pickled once up front, so a study that works here also works under ``spawn``.
+    """
+
+    def __init__(self, n_workers: int, start_method: str | None = None) -> None:
+        self.n_workers = max(1, int(n_workers))
+        self.ctx = mp.get_context(start_method or default_start_method())
+        self.workers: list[_Worker] = []
+
+    def start(self, payload: Payload) -> None:
+        self.payload_bytes = dump_payload(payload)
+        self.workers = [_Worker(self.ctx, self.payload_bytes) for _ in range(self.n_workers)]
+
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+        it = iter(specs)
+        exhausted = False
+        while True:
+            for w in self.workers:
+                if w.spec is None and not exhausted:
+                    try:
+                        spec = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    w.spec = spec
+                    try:
+                        w.conn.send(spec)
+                    except (OSError, BrokenPipeError):
+                        pass  # noticed below as a dead worker
+            busy = [w for w in self.workers if w.spec is not None]
+            if not busy:
+                return
+            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
+            for i, w in enumerate(list(self.workers)):
+                if w.spec is None or (w.conn not in ready and w.proc.sentinel not in ready):
+                    continue
+                spec = w.spec
+                result = None
+                if w.conn in ready or w.conn.poll():
+                    try:
+                        result = w.conn.recv()
+                    except (EOFError, OSError):
+                        result = None
+                if result is not None:
+                    w.spec = None
+                    yield result
+                    continue
+                if w.proc.is_alive() and w.proc.sentinel not in ready:
+                    continue
+                w.proc.join(timeout=1)
+                code = w.proc.exitcode
+                w.spec = None
+                w.stop(force=True)
+                self.workers[i] = _Worker(self.ctx, self.payload_bytes)
+                yield {
+                    "number": spec.number, "state": TrialState.FAIL.value, "value": None, "metrics": {},
+                    "analysis": {}, "duration_s": 0.0,
+                    "error": f"worker process died while running this trial (exit code {code}"
+                             + (f", signal {-code}" if code is not None and code < 0 else "") + ")",
+                }
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.stop(force=w.spec is not None)
+        self.workers = []
+
+
+def make_executor(maxcpus: int | None, executor: str | Executor | None = None) -> Executor:
+    """Pick an executor: an instance passes through; ``"serial"``/``"process"`` by name; else by ``maxcpus``.
+
+    ``maxcpus=None`` or ``0`` means every core (as in backtrader); ``1`` runs in the main process.
+    """
+    if isinstance(executor, Executor):
+        return executor
+    n = maxcpus or os.cpu_count() or 1
+    if executor == "serial" or (executor is None and n == 1):
+        return SerialExecutor()
+    if executor in (None, "process"):
+        return ProcessExecutor(n)
+    raise ValueError(f"executor={executor!r}: use 'serial', 'process' or an Executor instance")

@@ -1,0 +1,220 @@
+"""Running one trial: rebuild the feeds, run a real backtrader Cerebro, return plain results.
+
+This module runs in worker processes (and in the main process for the serial executor and ``run_best``).
+Nothing here touches storage or the search; results are plain dicts, never strategy objects.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import backtrader as bt
+
+from ..analyzers.performance import Performance
+from ..exceptions import PicklingError
+from ..objective import Objective, to_plain
+from ..trial import TrialState, Window
+from .data import FeedSnapshot, build_feed, slice_feeds
+
+__all__ = ["TrialSpec", "Payload", "Runtime", "make_template", "pack_template", "windowed_strategy", "PERF_NAME"]
+
+PERF_NAME = "bto_performance"
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """What a worker needs to run one trial (small: sent per trial)."""
+
+    number: int
+    params: dict[str, Any]
+    window: Window = field(default_factory=Window)
+    keep_series: bool = False
+
+
+@dataclass
+class Payload:
+    """Everything shared by the trials of a study; sent to each worker once.
+
+    Attributes:
+        template: A pickled Cerebro holding the user's broker, sizers, analyzers, observers and settings,
+            without data or strategies.
+        feeds: The preloaded feeds as arrays.
+        strategy: The strategy class.
+        objective: How to score a finished run.
+        perf_kwargs: Extra parameters of the Performance analyzer.
+    """
+
+    template: bytes
+    feeds: list[FeedSnapshot]
+    strategy: type
+    objective: Objective
+    perf_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def make_template(cerebro: bt.Cerebro) -> bt.Cerebro:
+    """A copy of ``cerebro``'s configuration with no data, no strategies and no writers, ready to pickle."""
+    tpl = copy.copy(cerebro)
+    tpl.__dict__.pop("runstrats", None)
+    tpl.datas, tpl.datasbyname, tpl.feeds = [], {}, []
+    tpl.strats, tpl.optcbs, tpl.writers = [], [], []
+    tpl.analyzers = list(cerebro.analyzers)
+    tpl.observers = list(cerebro.observers)
+    tpl._dooptimize = False
+    tpl.params = copy.copy(cerebro.params)
+    tpl.p = tpl.params
+    tpl.p.writer = False
+    tpl.p.maxcpus = 1
+    tpl._broker = copy.deepcopy(cerebro._broker)
+    for attr in ("_bto_optreg",):
+        tpl.__dict__.pop(attr, None)
+    return tpl
+
+
+def pack_template(cerebro: bt.Cerebro) -> bytes:
+    """Pickle :func:`make_template` of ``cerebro``, naming the part that cannot be pickled if any.
+
+    Raises:
+        PicklingError: an analyzer, observer, sizer or broker argument cannot be sent to a worker.
+    """
+    tpl = make_template(cerebro)
+    try:
+        return pickle.dumps(tpl, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        parts: list[tuple[str, Any]] = []
+        parts += [(f"analyzer {c.__name__} (args {a!r}, kwargs {k!r})", (c, a, k)) for c, a, k in tpl.analyzers]
+        parts += [(f"observer {o[1].__name__}", o) for o in tpl.observers]
+        parts += [(f"sizer {v[0].__name__}", v) for v in tpl.sizers.values()]
+        parts += [("the broker", tpl._broker), ("the Cerebro parameters", tpl.params)]
+        what = "the Cerebro's configuration"
+        for label, obj in parts:
+            try:
+                pickle.dumps(obj)
+            except Exception:
+                what = label
+                break
+        raise PicklingError(
+            f"{what} cannot be sent to worker processes ({type(exc).__name__}: {exc}). Use module-level classes "
+            "and picklable arguments (no lambdas, open files or stores), or run with maxcpus=1"
+        ) from exc
+
+
+_WINDOWED: dict[type, type] = {}
+
+
+def windowed_strategy(cls: type) -> type:
+    """A subclass of ``cls`` that places no order and feeds no analyzer before its gate time.
+
+    The gate is the backtrader date number of the window's first bar (param ``bto_gate``); bars before it only
+    prime indicators. Analyzer children (e.g. the ``TimeReturn`` inside ``SharpeRatio``) are dispatched by
+    their parents, so gating the strategy's dispatch covers them.
+    """
+    sub = _WINDOWED.get(cls)
+    if sub is not None:
+        return sub
+
+    def _bto_active(self: Any) -> bool:
+        d0 = self.datas[0]
+        return len(d0) > 0 and d0.datetime[0] >= self.p.bto_gate
+
+    def buy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return cls.buy(self, *args, **kwargs) if _bto_active(self) else None
+
+    def sell(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return cls.sell(self, *args, **kwargs) if _bto_active(self) else None
+
+    def _next_analyzers(self: Any, minperstatus: int, once: bool = False) -> None:
+        if _bto_active(self):
+            cls._next_analyzers(self, minperstatus, once)
+
+    def _notify(self: Any, qorders: Any = (), qtrades: Any = ()) -> None:
+        if _bto_active(self):
+            return cls._notify(self, qorders=list(qorders), qtrades=list(qtrades))
+        analyzers, slaves = self.analyzers, self._slave_analyzers
+        self.analyzers, self._slave_analyzers = [], []
+        try:
+            return cls._notify(self, qorders=list(qorders), qtrades=list(qtrades))
+        finally:
+            self.analyzers, self._slave_analyzers = analyzers, slaves
+
+    ns = {"buy": buy, "sell": sell, "_next_analyzers": _next_analyzers, "_notify": _notify,
+          "params": (("bto_gate", float("-inf")),), "__module__": cls.__module__, "__doc__": cls.__doc__}
+    sub = type(cls.__name__, (cls,), ns)
+    _WINDOWED[cls] = sub
+    return sub
+
+
+class Runtime:
+    """The worker-side state built once from a :class:`Payload`."""
+
+    def __init__(self, payload: Payload | bytes) -> None:
+        if isinstance(payload, bytes):
+            payload = pickle.loads(payload)
+        self.payload = payload
+        self._slices: dict[Window, tuple[list[FeedSnapshot], float | None]] = {}
+
+    def _slice(self, window: Window) -> tuple[list[FeedSnapshot], float | None]:
+        hit = self._slices.get(window)
+        if hit is None:
+            if len(self._slices) > 64:
+                self._slices.clear()
+            hit = self._slices[window] = slice_feeds(self.payload.feeds, window)
+        return hit
+
+    def build_cerebro(self, spec: TrialSpec) -> bt.Cerebro:
+        """A ready-to-run Cerebro for ``spec`` (fresh broker, rebuilt feeds, strategy and Performance)."""
+        p = self.payload
+        cerebro = pickle.loads(p.template)
+        feeds, gate = self._slice(spec.window)
+        for snap in feeds:
+            cerebro.adddata(build_feed(snap), name=snap.name or None)
+        strat = p.strategy
+        kwargs = dict(spec.params)
+        if gate is not None:
+            strat = windowed_strategy(strat)
+            kwargs["bto_gate"] = gate
+        cerebro.addstrategy(strat, **kwargs)
+        cerebro.addanalyzer(Performance, _name=PERF_NAME, keep_series=spec.keep_series, **p.perf_kwargs)
+        return cerebro
+
+    def run(self, spec: TrialSpec) -> tuple[dict[str, Any], Any]:
+        """Run one trial; returns the plain result and the strategy (``None`` when skipped or failed)."""
+        t0 = time.perf_counter()
+        res: dict[str, Any] = {"number": spec.number, "value": None, "metrics": {}, "analysis": {}, "error": None}
+        strat = None
+        try:
+            cerebro = self.build_cerebro(spec)
+            out = cerebro.run()
+            if not out:
+                res["state"] = TrialState.INFEASIBLE.value
+                res["error"] = "the strategy raised StrategySkipError for these parameters"
+            else:
+                strat = out[0]
+                perf = strat.analyzers.getbyname(PERF_NAME)
+                raw = perf.raw_metrics()
+                res["metrics"] = perf.get_analysis()
+                for name in strat.analyzers.getnames():
+                    if name != PERF_NAME:
+                        res["analysis"][name] = to_plain(strat.analyzers.getbyname(name).get_analysis())
+                value = self.payload.objective.evaluate(strat, raw)
+                if math.isnan(value) or math.isinf(value):
+                    res["state"] = TrialState.FAIL.value
+                    res["error"] = f"objective {self.payload.objective.describe()['objective']!r} is {value}" + (
+                        " (no closed trades)" if not raw.get("n_trades") else "")
+                else:
+                    res["state"] = TrialState.COMPLETE.value
+                    res["value"] = value
+        except bt.errors.StrategySkipError:
+            res["state"] = TrialState.INFEASIBLE.value
+            res["error"] = "the strategy raised StrategySkipError for these parameters"
+        except Exception as exc:
+            res["state"] = TrialState.FAIL.value
+            tb = traceback.format_exc(limit=-6)
+            res["error"] = f"{type(exc).__name__}: {exc}\n{tb[-3000:]}"
+        res["duration_s"] = time.perf_counter() - t0
+        return res, strat

@@ -1,0 +1,35 @@
+"""One exception root for bt_optimize, with subclasses that also inherit the matching built-in."""
+
+from __future__ import annotations
+
+
+class BtOptimizeError(Exception):
+    """Root of every error raised by bt_optimize."""
+
+
+class SpaceError(BtOptimizeError, ValueError):
+    """A search space or a parameter value is invalid."""
+
+
+class ObjectiveError(BtOptimizeError, ValueError):
+    """An objective or constraint cannot be used."""
+
+
+class DataError(BtOptimizeError, ValueError):
+    """A data feed cannot be snapshotted, sliced or windowed."""
+
+
+class StorageError(BtOptimizeError, RuntimeError):
+    """A study cannot be stored, loaded or resumed."""
+
+
+class StudyMismatchError(StorageError, ValueError):
+    """A stored study with the same name was created with another strategy, space or objective."""
+
+
+class PicklingError(BtOptimizeError, TypeError):
+    """Something the workers need cannot be sent to another process."""
+
+
+class AllTrialsFailedError(BtOptimizeError, RuntimeError):
+    """Every trial of a study failed; the first error is in the message."""

@@ -1,0 +1,55 @@
+"""The ask/tell interface every search algorithm implements.
+
+Lifecycle: the study creates a search over a :class:`~bt_optimize.space.Space`, then repeatedly calls
+``ask(n)`` for up to ``n`` new points, runs them, and calls ``tell(params, value, state)`` for each result
+(including results served from cache and trials restored from storage when a study resumes). ``ask``
+returns fewer points than asked, or none, when the search is exhausted. Algorithms never run backtests and
+never touch storage; ``state()``/``restore()`` let a study save and reload what cannot be derived from the
+trials and the seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..space import Space
+from ..trial import TrialState
+
+__all__ = ["Search"]
+
+
+class Search:
+    """Base class of search algorithms.
+
+    Args:
+        space: The space to search.
+        seed: Seed of the algorithm's random generator (``None``: fresh entropy).
+    """
+
+    name = "search"
+
+    def __init__(self, space: Space, seed: int | None = None) -> None:
+        self.space = space
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def ask(self, n: int = 1) -> list[dict[str, Any]]:
+        """Up to ``n`` new points (an empty list when the search has nothing left to propose)."""
+        raise NotImplementedError
+
+    def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
+        """Report the outcome of a point (``value`` is ``None`` unless the trial completed)."""
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the search can propose no further point."""
+        return False
+
+    def state(self) -> dict[str, Any]:
+        """JSON-safe state needed to continue exactly after a restart (beyond seed and told trials)."""
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state` returned."""

@@ -1,0 +1,506 @@
+"""Search-space dimensions (:class:`Int`, :class:`Real`, :class:`Cat`) and the :class:`Space` that holds them.
+
+Dimensions own their validation, sampling, grid enumeration and a normalised ``[0, 1]`` encoding used by
+the search algorithms. Every value a dimension hands out is a plain Python ``int``, ``float``, ``str``,
+``bool`` or ``None`` (never a numpy scalar), so strategies receive the same types a hand-written script
+would pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from .exceptions import SpaceError
+
+__all__ = ["Dimension", "Int", "Real", "Cat", "Space", "plain", "params_key"]
+
+
+def plain(value: Any) -> Any:
+    """Return ``value`` as a plain Python scalar (numpy scalars become ``int``/``float``/``str``/``bool``)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def params_key(params: Mapping[str, Any]) -> str:
+    """A canonical text key for a parameter set: equal params give equal keys."""
+    return json.dumps({k: plain(params[k]) for k in sorted(params)}, sort_keys=True, default=repr)
+
+
+class Dimension:
+    """Base class of a search dimension. Subclasses: :class:`Int`, :class:`Real`, :class:`Cat`."""
+
+    kind = "dimension"
+
+    @property
+    def cardinality(self) -> float:
+        """Number of distinct values (``math.inf`` for a continuous :class:`Real`)."""
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, n: int = 1) -> list[Any]:
+        """Draw ``n`` values using ``rng`` (uniform, or log-uniform when ``log=True``)."""
+        raise NotImplementedError
+
+    def grid(self) -> list[Any]:
+        """Every value of the dimension, in increasing (or declared) order."""
+        raise NotImplementedError
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a legal value of this dimension."""
+        raise NotImplementedError
+
+    def to_unit(self, value: Any) -> float:
+        """Encode ``value`` into ``[0, 1]`` (log dimensions in log space; categories by index)."""
+        raise NotImplementedError
+
+    def from_unit(self, u: float) -> Any:
+        """Decode a ``[0, 1]`` number into the nearest legal value."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-safe description; equal descriptions mean equal dimensions."""
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dimension) and self.describe() == other.describe()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.describe(), sort_keys=True))
+
+    def __repr__(self) -> str:
+        d = self.describe()
+        kind = d.pop("kind")
+        return f"{kind}({', '.join(f'{k}={v!r}' for k, v in d.items())})"
+
+
+class _Numeric(Dimension):
+    low: float
+    high: float
+    log: bool
+
+    def _check_bounds(self, name: str) -> None:
+        for label, v in (("low", self.low), ("high", self.high)):
+            if not math.isfinite(v):
+                raise SpaceError(f"{name}: {label}={v!r} must be a finite number")
+        if self.low >= self.high:
+            raise SpaceError(
+                f"{name}(low={self.low!r}, high={self.high!r}): low must be smaller than high; "
+                f"swap them, or pass a single fixed value instead of a {name} to keep the parameter constant"
+            )
+        if self.log and self.low <= 0:
+            raise SpaceError(
+                f"{name}(low={self.low!r}, high={self.high!r}, log=True): a log scale needs low > 0; "
+                "raise low above zero or drop log=True"
+            )
+
+    def _u(self, x: float) -> float:
+        if self.log:
+            lo, hi, x = math.log(self.low), math.log(self.high), math.log(max(x, self.low))
+        else:
+            lo, hi = self.low, self.high
+        return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+    def _x(self, u: float) -> float:
+        u = min(1.0, max(0.0, float(u)))
+        if self.log:
+            return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        return self.low + u * (self.high - self.low)
+
+
+class Int(_Numeric):
+    """An integer parameter in ``[low, high]`` (both included), on a grid of ``step``.
+
+    Args:
+        low: Smallest value.
+        high: Largest value; ``high - low`` must be a multiple of ``step``.
+        step: Distance between neighbouring values (default 1).
+        log: Sample log-uniformly (needs ``low > 0`` and ``step == 1``).
+
+    Example:
+        >>> Int(5, 50, step=5).grid()[:3]
+        [5, 10, 15]
+    """
+
+    kind = "Int"
+
+    def __init__(self, low: int, high: int, step: int = 1, log: bool = False) -> None:
+        for label, v in (("low", low), ("high", high), ("step", step)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                if isinstance(v, (float, np.floating)) and float(v).is_integer():
+                    continue
+                raise SpaceError(f"Int: {label}={v!r} must be an integer; use Real(...) for fractional values")
+        self.low, self.high, self.step, self.log = int(low), int(high), int(step), bool(log)
+        self._check_bounds("Int")
+        if self.step < 1:
+            raise SpaceError(f"Int: step={self.step} must be a positive integer")
+        span = self.high - self.low
+        if span % self.step:
+            fixed = self.low + (span // self.step) * self.step
+            raise SpaceError(
+                f"Int(low={self.low}, high={self.high}, step={self.step}): step does not divide the range "
+                f"(high - low = {span}); use high={fixed} or high={fixed + self.step}, or a step that divides {span}"
+            )
+        if self.log and self.step != 1:
+            raise SpaceError(f"Int(..., step={self.step}, log=True): a log scale needs step=1; drop one of them")
+
+    @property
+    def cardinality(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def _snap(self, x: float) -> int:
+        k = round((x - self.low) / self.step)
+        k = min(max(k, 0), self.cardinality - 1)
+        return int(self.low + k * self.step)
+
+    def sample(self, rng: np.random.Generator, n: int = 1) -> list[int]:
+        if self.log:
+            # log-uniform over the continuous range widened by half a unit, rounded to the nearest integer
+            lo, hi = math.log(self.low - 0.4999), math.log(self.high + 0.4999)
+            return [self._snap(math.exp(x)) for x in rng.uniform(lo, hi, n)]
+        return [int(self.low + k * self.step) for k in rng.integers(0, self.cardinality, n)]
+
+    def grid(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.step))
+
+    def contains(self, value: Any) -> bool:
+        value = plain(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if isinstance(value, float) and not value.is_integer():
+            return False
+        value = int(value)
+        return self.low <= value <= self.high and (value - self.low) % self.step == 0
+
+    def to_unit(self, value: Any) -> float:
+        return self._u(float(value))
+
+    def from_unit(self, u: float) -> int:
+        return self._snap(self._x(u))
+
+    def clip(self, x: float) -> int:
+        """Snap any number to the nearest legal value."""
+        return self._snap(x)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "Int", "low": self.low, "high": self.high, "step": self.step, "log": self.log}
+
+
+class Real(_Numeric):
+    """A real-valued parameter in ``[low, high]``.
+
+    Args:
+        low: Lower bound.
+        high: Upper bound.
+        step: Optional grid spacing; ``high - low`` must be a multiple of it. Needed for grid search.
+        log: Sample log-uniformly (needs ``low > 0``).
+
+    Example:
+        >>> Real(0.01, 0.2, log=True).contains(0.05)
+        True
+    """
+
+    kind = "Real"
+
+    def __init__(self, low: float, high: float, step: float | None = None, log: bool = False) -> None:
+        for label, v in (("low", low), ("high", high)):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise SpaceError(f"Real: {label}={v!r} must be a number")
+        self.low, self.high, self.log = float(low), float(high), bool(log)
+        self.step = None if step is None else float(step)
+        self._check_bounds("Real")
+        if self.step is not None:
+            if not (self.step > 0 and math.isfinite(self.step)):
+                raise SpaceError(f"Real: step={step!r} must be a positive number")
+            n = (self.high - self.low) / self.step
+            if abs(n - round(n)) > 1e-9 * max(1.0, abs(n)):
+                fixed = self.low + math.floor(n) * self.step
+                raise SpaceError(
+                    f"Real(low={self.low}, high={self.high}, step={self.step}): step does not divide the range; "
+                    f"use high={fixed:g} or a step that divides {self.high - self.low:g}"
+                )
+            if self.log:
+                raise SpaceError("Real(..., step=..., log=True): a stepped grid cannot be log-scaled; drop one")
+
+    @property
+    def cardinality(self) -> float:
+        if self.step is None:
+            return math.inf
+        return int(round((self.high - self.low) / self.step)) + 1
+
+    def _snap(self, x: float) -> float:
+        x = min(max(float(x), self.low), self.high)
+        if self.step is None:
+            return x
+        k = round((x - self.low) / self.step)
+        return float(round(self.low + k * self.step, 12))
+
+    def sample(self, rng: np.random.Generator, n: int = 1) -> list[float]:
+        if self.step is not None:
+            return [self._snap(self.low + k * self.step) for k in rng.integers(0, int(self.cardinality), n)]
+        if self.log:
+            xs = np.exp(rng.uniform(math.log(self.low), math.log(self.high), n))
+        else:
+            xs = rng.uniform(self.low, self.high, n)
+        return [min(max(float(x), self.low), self.high) for x in xs]
+
+    def grid(self) -> list[float]:
+        if self.step is None:
+            raise SpaceError(
+                f"{self!r} has no step, so it cannot be enumerated for a grid; give it step=..., "
+                "or use optimize_random / optimize_bayes"
+            )
+        return [self._snap(self.low + k * self.step) for k in range(int(self.cardinality))]
+
+    def contains(self, value: Any) -> bool:
+        value = plain(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        if not self.low <= value <= self.high:
+            return False
+        return self.step is None or abs(self._snap(value) - value) <= 1e-9 * max(1.0, abs(value))
+
+    def to_unit(self, value: Any) -> float:
+        return self._u(float(value))
+
+    def from_unit(self, u: float) -> float:
+        return self._snap(self._x(u))
+
+    def clip(self, x: float) -> float:
+        """Snap any number to the nearest legal value."""
+        return self._snap(x)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "Real", "low": self.low, "high": self.high, "step": self.step, "log": self.log}
+
+
+class Cat(Dimension):
+    """A categorical parameter taking one of ``choices`` (any hashable, picklable values).
+
+    Example:
+        >>> Cat(["sma", "ema"]).grid()
+        ['sma', 'ema']
+    """
+
+    kind = "Cat"
+
+    def __init__(self, choices: Iterable[Any]) -> None:
+        if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
+            raise SpaceError(f"Cat: choices must be a list of values, got {choices!r}; write Cat([{choices!r}])")
+        self.choices = [plain(c) for c in choices]
+        if len(self.choices) < 1:
+            raise SpaceError("Cat: needs at least one choice, got an empty list")
+        seen: list[Any] = []
+        for c in self.choices:
+            try:
+                hash(c)
+            except TypeError:
+                raise SpaceError(f"Cat: choice {c!r} is not hashable; use strings, numbers or tuples") from None
+            if c in seen and any(type(c) is type(s) and c == s for s in seen):
+                raise SpaceError(f"Cat: choice {c!r} is listed twice; remove the duplicate from {self.choices!r}")
+            seen.append(c)
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.choices)
+
+    def sample(self, rng: np.random.Generator, n: int = 1) -> list[Any]:
+        return [self.choices[int(k)] for k in rng.integers(0, len(self.choices), n)]
+
+    def grid(self) -> list[Any]:
+        return list(self.choices)
+
+    def index(self, value: Any) -> int:
+        """Position of ``value`` among the choices (type-strict: ``1`` and ``True`` differ)."""
+        value = plain(value)
+        for i, c in enumerate(self.choices):
+            if type(c) is type(value) and c == value:
+                return i
+        for i, c in enumerate(self.choices):
+            if c == value:
+                return i
+        raise SpaceError(f"{value!r} is not one of {self.choices!r}")
+
+    def contains(self, value: Any) -> bool:
+        try:
+            self.index(value)
+        except (SpaceError, TypeError):
+            return False
+        return True
+
+    def to_unit(self, value: Any) -> float:
+        n = len(self.choices)
+        return 0.0 if n == 1 else self.index(value) / (n - 1)
+
+    def from_unit(self, u: float) -> Any:
+        n = len(self.choices)
+        return self.choices[min(n - 1, max(0, int(round(float(u) * (n - 1)))))]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "Cat", "choices": [c if isinstance(c, (str, int, float, bool, type(None))) else repr(c)
+                                           for c in self.choices]}
+
+
+def as_dimension(name: str, spec: Any) -> Dimension:
+    """Turn a user's shorthand into a dimension.
+
+    ``Int``/``Real``/``Cat`` pass through; ``(low, high)`` of ints -> ``Int``, with a float -> ``Real``;
+    ``range(a, b, s)`` -> ``Int`` with step ``s``; a list (or other iterable) -> ``Cat``; a single value ->
+    a one-choice ``Cat`` (the parameter is fixed).
+    """
+    if isinstance(spec, Dimension):
+        return spec
+    if isinstance(spec, range):
+        vals = sorted(spec)
+        if not vals:
+            raise SpaceError(f"{name}={spec!r} is empty; give a range with at least one value")
+        if len(vals) == 1:
+            return Cat(vals)
+        return Int(vals[0], vals[-1], step=abs(spec.step))
+    if isinstance(spec, tuple) and len(spec) == 2 and all(
+        isinstance(plain(v), (int, float)) and not isinstance(plain(v), bool) for v in spec
+    ):
+        lo, hi = (plain(v) for v in spec)
+        if isinstance(lo, int) and isinstance(hi, int):
+            return Int(lo, hi)
+        return Real(lo, hi)
+    if isinstance(spec, (str, bytes)) or not isinstance(spec, Iterable):
+        return Cat([spec])
+    try:
+        return Cat(list(spec))
+    except SpaceError as exc:
+        raise SpaceError(f"{name}: {exc}") from None
+
+
+class Space:
+    """An ordered set of named dimensions.
+
+    Args:
+        dims: Mapping of parameter name to a dimension or a shorthand (see :func:`as_dimension`).
+
+    Example:
+        >>> s = Space({"fast": range(5, 20, 5), "ma": ["sma", "ema"]})
+        >>> s.cardinality
+        6
+    """
+
+    def __init__(self, dims: Mapping[str, Any]) -> None:
+        if not dims:
+            raise SpaceError("the search space is empty; pass parameters to search, e.g. fast=bto.Int(5, 50)")
+        self.dims: dict[str, Dimension] = {}
+        for name, spec in dims.items():
+            try:
+                self.dims[name] = as_dimension(name, spec)
+            except SpaceError as exc:
+                msg = str(exc)
+                raise SpaceError(msg if msg.startswith(f"{name}") else f"{name}: {msg}") from None
+
+    @property
+    def names(self) -> list[str]:
+        """Parameter names, in declaration order."""
+        return list(self.dims)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.dims)
+
+    def __len__(self) -> int:
+        return len(self.dims)
+
+    def __getitem__(self, name: str) -> Dimension:
+        return self.dims[name]
+
+    @property
+    def cardinality(self) -> float:
+        """Number of distinct points (``math.inf`` when a dimension is continuous)."""
+        out: float = 1
+        for d in self.dims.values():
+            out *= d.cardinality
+        return out
+
+    @property
+    def is_finite(self) -> bool:
+        """Whether every dimension is discrete."""
+        return math.isfinite(self.cardinality)
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """One random point."""
+        return {name: d.sample(rng, 1)[0] for name, d in self.dims.items()}
+
+    def grid(self) -> Iterator[dict[str, Any]]:
+        """Every point, the last parameter varying fastest (like ``itertools.product``)."""
+        names = self.names
+        for combo in itertools.product(*(self.dims[n].grid() for n in names)):
+            yield dict(zip(names, combo))
+
+    def validate_point(self, params: Mapping[str, Any], what: str = "point") -> dict[str, Any]:
+        """Check a full point against the space and return it with plain values.
+
+        Raises:
+            SpaceError: a name is missing or unknown, or a value lies outside its dimension.
+        """
+        missing = [n for n in self.names if n not in params]
+        extra = [n for n in params if n not in self.dims]
+        if missing or extra:
+            raise SpaceError(f"{what} {dict(params)!r}: missing {missing}, unknown {extra}; "
+                             f"give exactly the space's parameters {self.names}")
+        out = {}
+        for n in self.names:
+            v = plain(params[n])
+            if not self.dims[n].contains(v):
+                raise SpaceError(f"{what}: {n}={v!r} is outside {self.dims[n]!r}")
+            if isinstance(self.dims[n], Int):
+                v = int(v)
+            elif isinstance(self.dims[n], Real):
+                v = float(v)
+            out[n] = v
+        return out
+
+    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Encode a point into the unit hypercube."""
+        return np.array([self.dims[n].to_unit(params[n]) for n in self.names], dtype=float)
+
+    def from_unit(self, u: Iterable[float]) -> dict[str, Any]:
+        """Decode a unit-hypercube vector into the nearest legal point."""
+        return {n: self.dims[n].from_unit(x) for n, x in zip(self.names, u)}
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-safe description used to recognise the same space when a study resumes."""
+        return {n: d.describe() for n, d in self.dims.items()}
+
+    def diff(self, other: dict[str, Any]) -> list[str]:
+        """Human-readable differences between this space and a stored description."""
+        mine = self.describe()
+        out = []
+        for n in sorted(set(mine) | set(other)):
+            if n not in other:
+                out.append(f"parameter {n!r} is new ({mine[n]})")
+            elif n not in mine:
+                out.append(f"parameter {n!r} was in the stored study ({other[n]}) but is not searched now")
+            elif mine[n] != other[n]:
+                out.append(f"{n}: stored {other[n]} vs now {mine[n]}")
+        return out
+
+    def __repr__(self) -> str:
+        return f"Space({', '.join(f'{n}={d!r}' for n, d in self.dims.items())})"
+
+
+def check_param_names(strategy: type, names: Iterable[str]) -> None:
+    """Reject names the strategy does not have, listing its params and a close match.
+
+    Raises:
+        SpaceError: an unknown parameter name.
+    """
+    known = list(strategy.params._getkeys())
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SpaceError(
+                f"{strategy.__name__} has no parameter {name!r}{hint} Its parameters are: {', '.join(known) or '(none)'}"
+            )

@@ -1,0 +1,98 @@
+"""The storage contract: where a study's configuration and finished trials live.
+
+A storage holds any number of studies, each identified by a unique name. The study loop is the only
+writer. Contract, which every backend must meet (``tests/storage`` runs one conformance suite on each):
+
+- ``open_study(name, config)`` creates the study, or loads it when the name exists. A stored study whose
+  strategy, space, objective or method differ from ``config`` raises :class:`StudyMismatchError` naming
+  the differences.
+- ``add_trial`` makes the trial durable before it returns (for SQLite: committed), so a process killed at
+  any moment loses no trial that was reported.
+- ``load_trials`` returns trials in ``number`` order; ``with_analysis=False`` leaves each trial's
+  ``analysis`` empty to keep memory flat (``load_analysis`` fetches one).
+- ``set_attr``/``get_attr`` keep small JSON-safe values per study (algorithm state, stop reason).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..exceptions import StudyMismatchError
+from ..trial import Trial
+
+__all__ = ["Storage", "check_config"]
+
+#: Keys of a study configuration that must match for a study to resume.
+CONFIG_KEYS = ("strategy", "space", "objective", "method")
+
+
+def check_config(name: str, stored: dict[str, Any], config: dict[str, Any]) -> None:
+    """Raise :class:`StudyMismatchError` if ``config`` differs from the stored one on a key that matters."""
+    diffs = []
+    for key in CONFIG_KEYS:
+        a, b = stored.get(key), config.get(key)
+        if a == b:
+            continue
+        if key == "space" and isinstance(a, dict) and isinstance(b, dict):
+            for p in sorted(set(a) | set(b)):
+                if a.get(p) != b.get(p):
+                    diffs.append(f"space[{p!r}]: stored {a.get(p)} vs now {b.get(p)}")
+        else:
+            diffs.append(f"{key}: stored {a!r} vs now {b!r}")
+    if diffs:
+        raise StudyMismatchError(
+            f"study {name!r} already exists with a different set-up: " + "; ".join(diffs)
+            + ". Use another study_name, or delete the stored study to start over"
+        )
+
+
+class Storage:
+    """Abstract storage. See the module docstring for the contract."""
+
+    def open_study(self, name: str, config: dict[str, Any]) -> tuple[int, list[Trial]]:
+        """Create or load study ``name``; returns its id and its finished trials (without analysis).
+
+        Raises:
+            StudyMismatchError: the stored study differs from ``config``.
+        """
+        raise NotImplementedError
+
+    def add_trial(self, study_id: int, trial: Trial) -> None:
+        """Store a finished trial durably.
+
+        Raises:
+            StorageError: the trial number is already stored.
+        """
+        raise NotImplementedError
+
+    def load_trials(self, study_id: int, with_analysis: bool = False) -> list[Trial]:
+        """The study's trials in number order."""
+        raise NotImplementedError
+
+    def load_analysis(self, study_id: int, number: int) -> dict[str, Any]:
+        """The analyzer outputs of one trial.
+
+        Raises:
+            KeyError: no such trial.
+        """
+        raise NotImplementedError
+
+    def set_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Store a small JSON-safe value for the study."""
+        raise NotImplementedError
+
+    def get_attr(self, study_id: int, key: str, default: Any = None) -> Any:
+        """Read a value stored with :meth:`set_attr`."""
+        raise NotImplementedError
+
+    def study_names(self) -> list[str]:
+        """Names of the stored studies."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release resources."""
+
+    @property
+    def keeps_analysis_in_memory(self) -> bool:
+        """Whether the study should keep each trial's analysis in its in-memory records."""
+        return False

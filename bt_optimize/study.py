@@ -1,0 +1,327 @@
+"""The :class:`Study`: the ask -> run -> tell loop, and the results object users read.
+
+One loop serves every search algorithm. Points are asked lazily, one at a time, whenever a worker becomes
+free (``batch_size`` > 1 asks batches instead, for algorithms that propose in rounds); constraint checks and
+cache hits happen here, before anything is sent to a worker; every finished trial is stored before the
+next one is reported, so an interrupted or killed run loses nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from .engine.executors import Executor
+from .engine.worker import Payload, Runtime, TrialSpec
+from .exceptions import AllTrialsFailedError, ObjectiveError
+from .objective import Objective
+from .search.base import Search
+from .space import Space, params_key
+from .stats.metrics import METRICS
+from .storage.base import Storage
+from .trial import Trial, TrialState, Window
+
+__all__ = ["Study", "MAX_INFEASIBLE_IN_A_ROW"]
+
+#: A constraint that rejects this many proposals in a row stops the study with an error.
+MAX_INFEASIBLE_IN_A_ROW = 10_000
+
+_RAN = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+def _key(params: dict[str, Any], window: Window) -> str:
+    return params_key(params) + f"|{window.start}:{window.end}:{window.warmup}"
+
+
+class Study:
+    """Results of an optimization, and the loop that produces them.
+
+    Created by the ``optimize_*`` methods of :class:`bt_optimize.Cerebro`; users read it:
+
+    Example:
+        >>> study = cerebro.optimize_random(SmaCross, fast=(5, 50), slow=(20, 200), n_trials=50)  # doctest: +SKIP
+        >>> study.best_params, study.best_value  # doctest: +SKIP
+        >>> study.trials.head()  # doctest: +SKIP
+    """
+
+    def __init__(self, *, name: str, space: Space, objective: Objective, strategy: type, payload: Payload,
+                 storage: Storage, method: str, constraint: Callable[[dict[str, Any]], bool] | None = None,
+                 window: Window | None = None, progress: bool | None = None, keep_series: bool = False) -> None:
+        self.name = name
+        self.space = space
+        self.objective = objective
+        self.strategy = strategy
+        self.payload = payload
+        self.storage = storage
+        self.method = method
+        self.constraint = constraint
+        self.window = window or Window()
+        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
+        self.keep_series = keep_series
+        self.stop_reason: str | None = None
+        config = {"strategy": f"{strategy.__module__}.{strategy.__qualname__}", "space": space.describe(),
+                  "objective": objective.describe(), "method": method}
+        self._study_id, stored = storage.open_study(name, config)
+        self._keep = storage.keeps_analysis_in_memory
+        self._records: list[Trial] = []
+        self._cache: dict[str, Trial] = {}
+        self._best: Trial | None = None
+        self._next_number = 0
+        self._n_ran = 0
+        self._n_resumed = len(stored)
+        for t in stored:
+            self._remember(t)
+        self._runtime: Runtime | None = None
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _remember(self, t: Trial) -> None:
+        self._next_number = max(self._next_number, t.number + 1)
+        if t.state in _RAN and not t.cached:
+            self._n_ran += 1
+        light = t if self._keep else replace(t, analysis={})
+        self._records.append(light)
+        self._cache[_key(t.params, t.window)] = light
+        if t.ok and t.user_attrs.get("fidelity", 1.0) == 1.0 and self.objective.better(
+                t.value, None if self._best is None else self._best.value):
+            self._best = light
+
+    def _record(self, t: Trial) -> Trial:
+        self.storage.add_trial(self._study_id, t)
+        self._remember(t)
+        return t
+
+    @property
+    def n_ran(self) -> int:
+        """Trials that ran a backtest (complete, failed or pruned), resumed ones included."""
+        return self._n_ran
+
+    # ------------------------------------------------------------------ the loop
+    def optimize(self, search: Search, executor: Executor, n_trials: int | None = None,
+                 batch_size: int | None = None, user_attrs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+                 ) -> Study:
+        """Run ``search`` until ``n_trials`` backtests have run (resumed ones count) or it is exhausted.
+
+        Args:
+            search: The algorithm proposing points.
+            executor: Where the backtests run.
+            n_trials: Budget of backtests (``None``: until the search is exhausted).
+            batch_size: Ask points in rounds of this size and wait for each round (``None``: stream).
+            user_attrs: Optional function giving extra attributes to record with each proposed point.
+
+        Returns:
+            self, with ``stop_reason`` set to ``"budget"``, ``"exhausted"`` or ``"interrupted"``.
+        """
+        for t in self._records:
+            search.tell(t.params, t.value if t.state in (TrialState.COMPLETE, TrialState.PRUNED) else None, t.state)
+        pending: dict[int, tuple[TrialSpec, dict[str, Any]]] = {}
+        pending_keys: set[str] = set()
+        infeasible_run = [0]
+        bar = self._progress_bar(n_trials, search)
+        self.stop_reason = None
+
+        def budget_left() -> bool:
+            return n_trials is None or self.n_ran + len(pending) < n_trials
+
+        def next_points(n: int) -> list[dict[str, Any]]:
+            pts = search.ask(n)
+            if not pts:
+                self.stop_reason = self.stop_reason or "exhausted"
+            return pts
+
+        def specs() -> Iterator[TrialSpec]:
+            while budget_left():
+                n = 1 if batch_size is None else max(1, min(batch_size, (n_trials or 10**9) - self.n_ran - len(pending)))
+                if batch_size is not None and pending:
+                    return  # a round is still running
+                pts = next_points(n)
+                if not pts:
+                    return
+                for p in pts:
+                    key = _key(p, self.window)
+                    if key in self._cache or key in pending_keys:
+                        hit = self._cache.get(key)
+                        if hit is not None:
+                            search.tell(p, hit.value if hit.state is TrialState.COMPLETE else None, hit.state)
+                        continue
+                    if self.constraint is not None:
+                        try:
+                            ok = bool(self.constraint(dict(p)))
+                        except Exception as exc:
+                            raise ObjectiveError(f"the constraint raised {type(exc).__name__}: {exc} for {p}") from exc
+                        if not ok:
+                            t = self._record(Trial(number=self._next_number, state=TrialState.INFEASIBLE, params=p,
+                                                   error="rejected by the constraint", window=self.window))
+                            search.tell(p, None, TrialState.INFEASIBLE)
+                            infeasible_run[0] += 1
+                            if infeasible_run[0] >= MAX_INFEASIBLE_IN_A_ROW:
+                                raise ObjectiveError(
+                                    f"the constraint rejected {MAX_INFEASIBLE_IN_A_ROW} points in a row; loosen it or "
+                                    "narrow the space to where it holds")
+                            if bar is not None:
+                                bar.set_postfix_str(self._postfix(), refresh=False)
+                            continue
+                    infeasible_run[0] = 0
+                    spec = TrialSpec(self._next_number, p, self.window, self.keep_series)
+                    self._next_number += 1
+                    pending[spec.number] = (spec, user_attrs(p) if user_attrs else {})
+                    pending_keys.add(key)
+                    yield spec
+
+        try:
+            while True:
+                got_any = False
+                for res in executor.imap_unordered(specs()):
+                    got_any = True
+                    spec, attrs = pending.pop(res["number"])
+                    pending_keys.discard(_key(spec.params, spec.window))
+                    t = self._record(self._to_trial(spec, res, attrs))
+                    search.tell(t.params, t.value if t.state is TrialState.COMPLETE else None, t.state)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix_str(self._postfix(), refresh=False)
+                if self.stop_reason or not budget_left() or (batch_size is None and not got_any):
+                    break
+                if batch_size is None:
+                    break
+            if self.stop_reason is None:
+                self.stop_reason = "budget" if not budget_left() else "exhausted"
+        except KeyboardInterrupt:
+            executor.close()
+            self.stop_reason = "interrupted"
+            warnings.warn(f"interrupted: {len(self._records)} finished trials are kept"
+                          + (" in storage; run again with the same study_name to resume" if not self._keep else ""),
+                          stacklevel=2)
+        finally:
+            if bar is not None:
+                bar.close()
+        self.storage.set_attr(self._study_id, "stop_reason", self.stop_reason)
+        if self._best is None and self.stop_reason != "interrupted":
+            self._raise_if_nothing_completed()
+        return self
+
+    def _raise_if_nothing_completed(self) -> None:
+        failed = [t for t in self._records if t.state is TrialState.FAIL]
+        if failed:
+            raise AllTrialsFailedError(
+                f"all {len(failed)} trials failed; the first error (trial {failed[0].number}, params "
+                f"{failed[0].params}) was:\n{failed[0].error}")
+        if self._records:
+            raise AllTrialsFailedError(
+                f"no trial completed: all {len(self._records)} were infeasible (constraint or StrategySkipError); "
+                "loosen the constraint or widen the space")
+
+    def _to_trial(self, spec: TrialSpec, res: dict[str, Any], attrs: dict[str, Any]) -> Trial:
+        return Trial(number=spec.number, state=TrialState(res["state"]), params=dict(spec.params),
+                     value=res.get("value"), metrics=res.get("metrics") or {}, analysis=res.get("analysis") or {},
+                     error=res.get("error"), duration_s=float(res.get("duration_s") or 0.0), window=spec.window,
+                     user_attrs=attrs)
+
+    def _progress_bar(self, n_trials: int | None, search: Search) -> Any:
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        total = n_trials
+        if total is None and self.space.is_finite:
+            total = int(self.space.cardinality)
+        return tqdm(total=total, initial=self.n_ran, desc=f"{self.method} {self.name}", unit="trial",
+                    file=sys.stderr, dynamic_ncols=True)
+
+    def _postfix(self) -> str:
+        if self._best is None:
+            return "best: -"
+        return f"best {self.objective.describe()['objective']}={self._best.value:.4g} (trial {self._best.number})"
+
+    # ------------------------------------------------------------------ results
+    @property
+    def best_trial(self) -> Trial:
+        """The complete full-fidelity trial with the best value.
+
+        Raises:
+            ValueError: no trial has completed.
+        """
+        if self._best is None:
+            raise ValueError(f"study {self.name!r} has no completed trial yet")
+        return self._best
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """Parameters of the best trial (plain Python values)."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """Objective value of the best trial."""
+        return float(self.best_trial.value)  # type: ignore[arg-type]
+
+    @property
+    def n_trials(self) -> int:
+        """Number of recorded trials, every state included."""
+        return len(self._records)
+
+    def get_trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
+        """The recorded trials (without analyzer output unless stored in memory), optionally by state."""
+        return [t for t in self._records if states is None or t.state in states]
+
+    @property
+    def trials(self) -> pd.DataFrame:
+        """One row per trial: ``number``, ``state``, ``value``, ``params_<name>``, ``duration_s``, the built-in
+        metrics, ``error`` and ``cached``, plus any algorithm attributes as ``attr_<name>``."""
+        rows = []
+        for t in self._records:
+            row: dict[str, Any] = {"number": t.number, "state": t.state.value,
+                                   "value": math.nan if t.value is None else t.value}
+            for k in self.space.names:
+                row[f"params_{k}"] = t.params.get(k)
+            row["duration_s"] = t.duration_s
+            for m in METRICS:
+                v = t.metrics.get(m)
+                row[m] = math.nan if v is None else v
+            row["error"] = t.error
+            row["cached"] = t.cached
+            for k, v in t.user_attrs.items():
+                row[f"attr_{k}"] = v if not isinstance(v, (list, dict)) else repr(v)
+            rows.append(row)
+        cols = ["number", "state", "value", *[f"params_{k}" for k in self.space.names], "duration_s", *METRICS,
+                "error", "cached"]
+        df = pd.DataFrame(rows, columns=None if rows else cols)
+        return df.sort_values("number").reset_index(drop=True) if rows else df
+
+    def analysis(self, number: int) -> dict[str, Any]:
+        """Every user analyzer's ``get_analysis()`` of trial ``number``, as plain data, plus ``"performance"``
+        (the built-in metrics).
+
+        Raises:
+            KeyError: no trial with that number.
+        """
+        hit = next((t for t in self._records if t.number == number), None)
+        if hit is None:
+            raise KeyError(f"study {self.name!r} has no trial {number}; numbers run from 0 to {self._next_number - 1}")
+        data = hit.analysis if self._keep else self.storage.load_analysis(self._study_id, number)
+        return {**data, "performance": dict(hit.metrics)}
+
+    def run_best(self, **params: Any) -> Any:
+        """Run the best parameters once more as a normal backtrader run in this process; returns the strategy.
+
+        The run uses the same data, broker, sizers, analyzers and window as the trials, so its objective value
+        equals ``best_value``. Keyword arguments override parameters (e.g. to inspect a neighbour).
+        """
+        t = self.best_trial
+        merged = {**t.params, **params}
+        if self._runtime is None:
+            self._runtime = Runtime(self.payload)
+        res, strat = self._runtime.run(TrialSpec(t.number, merged, t.window, keep_series=True))
+        if strat is None:
+            raise RuntimeError(f"re-running {merged} did not produce a strategy: {res.get('error')}")
+        strat.bto_result = res
+        return strat
+
+    def __repr__(self) -> str:
+        best = f", best_value={self._best.value:.6g}" if self._best is not None else ""
+        return f"<Study {self.name!r} method={self.method} trials={len(self._records)}{best} stop={self.stop_reason}>"
