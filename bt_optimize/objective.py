@@ -191,7 +191,8 @@ class Objective:
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe description, used to recognise the same objective on resume."""
-        spec = self.spec if isinstance(self.spec, str) else f"callable:{getattr(self.func, '__module__', '')}.{self.name}"
+        module = getattr(self.func, "__module__", "")
+        spec = self.spec if isinstance(self.spec, str) else f"callable:{module}.{self.name}"
         return {"objective": spec, "maximize": self.maximize}
 
     def __repr__(self) -> str:

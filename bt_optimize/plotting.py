@@ -95,15 +95,21 @@ def plot_distribution(
         fig = ax.figure
 
     if counts:
-        ax.stairs(counts, edges, fill=True, color="#9ab6d3", edgecolor="#4a6f94", label="simulations")
+        ax.stairs(
+            counts, edges, fill=True, color="#9ab6d3", edgecolor="#4a6f94", label="simulations", zorder=2
+        )
+        if len(counts) == 1:
+            note = "every simulation gives the same value"
+            box = {"facecolor": "white", "alpha": 0.8, "edgecolor": "none"}
+            ax.text(0.02, 0.95, note, transform=ax.transAxes, va="top", fontsize="small", bbox=box, zorder=4)
     ci = entry.get("ci") or [None, None]
     confidence = analysis.get("confidence")
     if ci[0] is not None and ci[1] is not None:
         level = f"{confidence:.0%} " if isinstance(confidence, (int, float)) else ""
-        ax.axvspan(ci[0], ci[1], color="#f2c14e", alpha=0.25, label=f"{level}interval")
+        ax.axvspan(ci[0], ci[1], color="#f2c14e", alpha=0.25, label=f"{level}interval", zorder=1)
     observed = entry.get("observed")
     if observed is not None:
-        ax.axvline(observed, color="#c0392b", linewidth=2.0, label=f"observed {observed:.4g}")
+        ax.axvline(observed, color="#c0392b", linewidth=2.0, label=f"observed {observed:.4g}", zorder=3)
 
     better = "lower is better" if entry.get("lower_is_better") else "higher is better"
     ax.set_xlabel(f"{metric} ({better})")

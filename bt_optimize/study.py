@@ -136,7 +136,8 @@ class Study:
 
         def specs() -> Iterator[TrialSpec]:
             while budget_left():
-                n = 1 if batch_size is None else max(1, min(batch_size, (n_trials or 10**9) - self.n_ran - len(pending)))
+                room = (n_trials or 10**9) - self.n_ran - len(pending)
+                n = 1 if batch_size is None else max(1, min(batch_size, room))
                 if batch_size is not None and pending:
                     return  # a round is still running
                 pts = next_points(n)
@@ -155,7 +156,7 @@ class Study:
                         except Exception as exc:
                             raise ObjectiveError(f"the constraint raised {type(exc).__name__}: {exc} for {p}") from exc
                         if not ok:
-                            t = self._record(Trial(number=self._next_number, state=TrialState.INFEASIBLE, params=p,
+                            self._record(Trial(number=self._next_number, state=TrialState.INFEASIBLE, params=p,
                                                    error="rejected by the constraint", window=self.window))
                             search.tell(p, None, TrialState.INFEASIBLE)
                             infeasible_run[0] += 1

@@ -154,6 +154,7 @@ class ArrayFeed(bt.feeds.DataBase):
                 "d", values.astype(np.float64).tobytes())
             ln.idx = len(values) - 1
             ln.lencount = len(values)
+        self._idx = len(self.p.arrays["datetime"])  # every bar is delivered: later loads find nothing
         self._last()
         self.home()
 

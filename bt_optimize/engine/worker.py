@@ -7,6 +7,7 @@ Nothing here touches storage or the search; results are plain dicts, never strat
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import pickle
 import time
@@ -66,6 +67,7 @@ def make_template(cerebro: bt.Cerebro) -> bt.Cerebro:
     tpl.analyzers = list(cerebro.analyzers)
     tpl.observers = list(cerebro.observers)
     tpl._dooptimize = False
+    tpl._dataid = None  # set per run (itertools counters do not pickle on every Python version)
     tpl.params = copy.copy(cerebro.params)
     tpl.p = tpl.params
     tpl.p.writer = False
@@ -170,6 +172,7 @@ class Runtime:
         """A ready-to-run Cerebro for ``spec`` (fresh broker, rebuilt feeds, strategy and Performance)."""
         p = self.payload
         cerebro = pickle.loads(p.template)
+        cerebro._dataid = itertools.count(1)  # rebuilt feeds get the ids 1, 2, ... as in the user's own run
         feeds, gate = self._slice(spec.window)
         for snap in feeds:
             cerebro.adddata(build_feed(snap), name=snap.name or None)

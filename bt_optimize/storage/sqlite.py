@@ -73,7 +73,8 @@ class SQLiteStorage(Storage):
     def __init__(self, path: str | Path) -> None:
         self.path = parse_url(path)
         if self.path.parent and not self.path.parent.exists():
-            raise StorageError(f"storage={str(path)!r}: folder {str(self.path.parent)!r} does not exist; create it first")
+            raise StorageError(
+                f"storage={str(path)!r}: folder {str(self.path.parent)!r} does not exist; create it first")
         try:
             self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
