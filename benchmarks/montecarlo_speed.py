@@ -80,10 +80,10 @@ def main() -> str:
     lines = [
         "## Monte Carlo analyzer: simulation speed",
         "",
-        f"{N_SIMULATIONS:,} simulated sequences of {N_TRADES} trades, median of {REPEATS} runs after a warm-up "
-        "(`python benchmarks/montecarlo_speed.py`). *simulate* draws the sequences and computes the five "
-        "metrics on each; *full analysis* adds what `MonteCarlo.stop()` does with them (observed metrics, "
-        "intervals, p-values, verdicts, histograms).",
+        f"{N_SIMULATIONS:,} simulated sequences of {N_TRADES} trades, median of {REPEATS} runs after a "
+        "warm-up (`python benchmarks/montecarlo_speed.py`). *simulate* draws the sequences and computes "
+        "the five metrics on each; *full analysis* adds what `MonteCarlo.stop()` does with them (observed "
+        "metrics, intervals, p-values, verdicts, histograms).",
         "",
         "| method | trades | simulations | simulate (s) | full analysis (s) |",
         "|---|---:|---:|---:|---:|",

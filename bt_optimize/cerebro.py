@@ -14,9 +14,9 @@ from typing import Any
 import backtrader as bt
 
 from .engine.data import snapshot_feeds
-from .engine.executors import Executor, make_executor
-from .engine.worker import Payload, pack_template
-from .exceptions import SpaceError
+from .engine.executors import Executor, SerialExecutor, make_executor
+from .engine.worker import Payload, make_template, pack_template
+from .exceptions import PicklingError, SpaceError
 from .objective import Objective, analyzer_names
 from .search.base import Search
 from .search.grid import GridSearch
@@ -90,8 +90,14 @@ class Cerebro(bt.Cerebro):
         feeds = snapshot_feeds(self)
         if window is not None and window.start >= len(feeds[0]):
             raise SpaceError(f"{window} starts after the last bar; the first feed has {len(feeds[0])} bars")
-        payload = Payload(template=pack_template(self), feeds=feeds, strategy=strategy, objective=obj)
         ex = make_executor(self.p.maxcpus, executor)
+        try:
+            template: bytes | bt.Cerebro = pack_template(self)
+        except PicklingError:
+            if not isinstance(ex, SerialExecutor):
+                raise
+            template = make_template(self)  # serial: the configuration never leaves this process
+        payload = Payload(template=template, feeds=feeds, strategy=strategy, objective=obj)
         store = get_storage(storage)
         name = study_name or f"{strategy.__name__}-{method}"
         study = Study(name=name, space=space, objective=obj, strategy=strategy, payload=payload, storage=store,

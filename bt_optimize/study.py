@@ -268,7 +268,7 @@ class Study:
 
     def get_trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
         """The recorded trials (without analyzer output unless stored in memory), optionally by state."""
-        return [t for t in self._records if states is None or t.state in states]
+        return sorted((t for t in self._records if states is None or t.state in states), key=lambda t: t.number)
 
     @property
     def trials(self) -> pd.DataFrame:

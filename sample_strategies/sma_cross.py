@@ -14,9 +14,9 @@ _MOVING_AVERAGES = {
 class SmaCross(bt.Strategy):
     """Buy when the fast average crosses above the slow one; close when it crosses back below.
 
-    Orders are market orders sized by the cerebro's sizer. With ``stop > 0`` a sell ``Stop`` order at
-    ``fill price * (1 - stop)`` protects each long position once its entry fills; it is cancelled when
-    the crossover closes the position first.
+    Orders are market orders sized by the cerebro's sizer. With ``stop > 0`` the position is closed
+    (at the next bar's open) as soon as a close falls below ``entry price * (1 - stop)``: a stop on
+    closing prices, which keeps the strategy free of resting orders.
 
     Params:
         fast (int): Period of the fast moving average. Default 10.
@@ -56,37 +56,29 @@ class SmaCross(bt.Strategy):
         slow_ma = average(self.data.close, period=self.p.slow)
         self.crossover = bt.indicators.CrossOver(fast_ma, slow_ma)
         self.order: bt.Order | None = None
-        self.stop_order: bt.Order | None = None
+        self.entry_price: float | None = None
 
     def notify_order(self, order: bt.Order) -> None:
-        """Track the pending market order and place or forget the protective stop.
+        """Forget the pending order once it is done; remember the entry price of a filled buy.
 
         backtrader notifies copies of orders, so orders are matched by ``ref``, not identity.
         """
         if order.status in (order.Submitted, order.Accepted):
             return
-        if self.stop_order is not None and order.ref == self.stop_order.ref:
-            if not order.alive():
-                self.stop_order = None
-            return
         if self.order is not None and order.ref == self.order.ref:
             self.order = None
-            if order.status == order.Completed and order.isbuy() and self.p.stop > 0.0:
-                self.stop_order = self.sell(
-                    exectype=bt.Order.Stop,
-                    price=order.executed.price * (1.0 - self.p.stop),
-                    size=order.executed.size,
-                )
+            if order.status == order.Completed and order.isbuy():
+                self.entry_price = order.executed.price
 
     def next(self) -> None:
-        """Enter on an upward cross, exit on a downward cross."""
+        """Enter on an upward cross; exit on a downward cross or when the close breaches the stop."""
         if self.order is not None:
             return
         if not self.position:
             if self.crossover[0] > 0:
                 self.order = self.buy()
-        elif self.crossover[0] < 0:
-            if self.stop_order is not None:
-                self.cancel(self.stop_order)
-                self.stop_order = None
+        elif self.crossover[0] < 0 or (
+            self.p.stop > 0.0 and self.entry_price is not None
+            and self.data.close[0] < self.entry_price * (1.0 - self.p.stop)
+        ):
             self.order = self.close()

@@ -53,10 +53,14 @@ class MonteCarlo(bt.Analyzer):
         positions or position sizing that depends on past results: trades are treated as independent.
 
     Modelling choices:
-        * Compounding per trade: trade ``i`` moves the equity by the factor ``1 + r_i``, so the sequence
-          matters for the drawdown. With one position at a time and no open position at the end, the
-          observed ``total_return`` equals the broker's own result; overlapping trades are compounded one
-          after the other in the order they closed.
+        * A trade's return is its ``pnlcomm`` (commission included) over the account value at the close of
+          the bar before it opened, i.e. the value its entry was sized from. Trades still open at the end
+          are left out, as are trades opened while the account value was not positive.
+        * Compounding per trade: trade ``i`` moves the equity by the factor ``1 + r_i`` from the starting
+          capital, so the sequence matters for the drawdown. The metrics are scale-free, so the path is
+          built from a capital of 1 (``start_value`` is reported alongside). With one position at a time
+          the observed ``total_return`` equals the realised P&L over the starting value; overlapping
+          trades are compounded one after the other in the order they closed.
         * ``sharpe_ratio`` is per trade: ``mean / std`` (sample std) of the trade returns, no risk-free rate
           and no annualisation, since trades have no fixed length.
         * ``max_drawdown`` is a positive fraction measured on the trade-by-trade path (closed trades only;
@@ -98,6 +102,9 @@ class MonteCarlo(bt.Analyzer):
     ``percentile`` is the observed value's position among the simulations on the metric's own axis (0:
     below all of them, 100: above all of them); ``robust`` is true when the observed value lies outside
     the confidence interval on the good side. See :func:`bt_optimize.stats.montecarlo.summarize`.
+
+    The collected trades stay available as ``trade_pnls`` and ``trade_returns`` (lists of floats, in the
+    order the trades closed).
 
     Example:
         >>> cerebro = bt.Cerebro()

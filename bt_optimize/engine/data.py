@@ -76,7 +76,7 @@ def snapshot_feeds(cerebro: bt.Cerebro) -> list[FeedSnapshot]:
     out = []
     for i, data in enumerate(cerebro.datas):
         label = data._name or f"data{i}"
-        if getattr(data, "replaying", 0) or getattr(cerebro, "_doreplay", False):
+        if getattr(data, "replaying", 0):
             raise DataError(
                 f"feed {label!r} is replayed (cerebro.replaydata); replay builds bars tick by tick and cannot be "
                 "preloaded once for an optimization. Resample instead (cerebro.resampledata) or optimize on the "

@@ -44,14 +44,15 @@ class Payload:
 
     Attributes:
         template: A pickled Cerebro holding the user's broker, sizers, analyzers, observers and settings,
-            without data or strategies.
+            without data or strategies (for the serial executor, which never ships it, possibly the
+            unpickled :func:`make_template` copy itself when its configuration cannot be pickled).
         feeds: The preloaded feeds as arrays.
         strategy: The strategy class.
         objective: How to score a finished run.
         perf_kwargs: Extra parameters of the Performance analyzer.
     """
 
-    template: bytes
+    template: bytes | bt.Cerebro
     feeds: list[FeedSnapshot]
     strategy: type
     objective: Objective
@@ -171,7 +172,7 @@ class Runtime:
     def build_cerebro(self, spec: TrialSpec) -> bt.Cerebro:
         """A ready-to-run Cerebro for ``spec`` (fresh broker, rebuilt feeds, strategy and Performance)."""
         p = self.payload
-        cerebro = pickle.loads(p.template)
+        cerebro = pickle.loads(p.template) if isinstance(p.template, bytes) else copy.deepcopy(p.template)
         cerebro._dataid = itertools.count(1)  # rebuilt feeds get the ids 1, 2, ... as in the user's own run
         feeds, gate = self._slice(spec.window)
         for snap in feeds:

@@ -26,8 +26,10 @@ Example:
     >>> sims = simulate(returns, n_simulations=1000, method="permutation", rng=rng)
     >>> observed = compute_metrics(returns)
     >>> summary = summarize(observed["max_drawdown"], sims["max_drawdown"], 0.95, lower_is_better=True)
-    >>> sorted(summary)[:3]
-    ['ci', 'mean', 'observed']
+    >>> round(float(observed["total_return"]), 4), round(float(observed["win_rate"]), 2)
+    (0.0551, 0.6)
+    >>> sorted(summary)
+    ['ci', 'mean', 'n_valid', 'observed', 'p_value', 'percentile', 'robust', 'significant', 'std']
 """
 
 from __future__ import annotations
@@ -344,9 +346,9 @@ def histogram(simulated: np.ndarray, bins: int = 40) -> dict[str, list[float] | 
 
 
 def _fmt(metric: str, value: float | None) -> str:
-    """Format a metric value for a sentence."""
+    """Format a metric value for a sentence (``None`` stands for an infinite or undefined value)."""
     if value is None:
-        return "undefined"
+        return "inf" if metric == "profit_factor" else "undefined"
     if metric in ("total_return", "max_drawdown", "win_rate"):
         return f"{value:.2%}"
     return f"{value:.3g}"
@@ -369,10 +371,10 @@ def verdict(metric: str, summary: dict[str, Any], method: str, confidence: float
     if p_value is None:
         if summary.get("n_valid", 0) == 0:
             return f"{metric} is undefined in every simulation; there is nothing to compare."
-        return f"{metric} is undefined or infinite for the actual trades; there is nothing to compare."
+        return f"{metric} is undefined for the actual trades; there is nothing to compare."
 
-    std = summary.get("std")
-    if std is not None and std <= _tolerance(obs if obs is not None else 0.0):
+    # p == 1 with the observed value at the 50th percentile happens only when every simulation ties it.
+    if p_value == 1.0 and summary.get("percentile") == 50.0:
         if method == "permutation":
             return (
                 f"{metric} = {_fmt(metric, obs)} does not depend on the order of the trades, so a "

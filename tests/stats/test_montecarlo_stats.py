@@ -123,7 +123,8 @@ def test_chunking_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_simulate_validates_its_inputs(kwargs: dict, error: type, match: str) -> None:
     args = {"trade_returns": RETURNS, "n_simulations": 10, "method": "bootstrap"}
-    args.update(rng=np.random.default_rng(), **kwargs)
+    args["rng"] = np.random.default_rng()
+    args.update(kwargs)
     with pytest.raises(error, match=match):
         mc.simulate(**args)
 
@@ -258,3 +259,11 @@ def test_verdict_explains_what_permutation_cannot_test() -> None:
     d = mc.summarize(observed["max_drawdown"], sims["max_drawdown"], 0.95, lower_is_better=True)
     text = mc.verdict("max_drawdown", d, "permutation", 0.95)
     assert "max_drawdown" in text and "95%" in text and "\n" not in text
+
+
+def test_verdict_of_a_metric_that_is_infinite_everywhere() -> None:
+    returns = np.array([0.01, 0.02, 0.03])  # no losing trade: the profit factor is inf in every order
+    sims = mc.simulate(returns, 100, "permutation", np.random.default_rng(0))["profit_factor"]
+    s = mc.summarize(float(mc.compute_metrics(returns)["profit_factor"]), sims, 0.95, lower_is_better=False)
+    assert s["p_value"] == 1.0 and s["observed"] is None and s["ci"] == [None, None]
+    assert "cannot judge" in mc.verdict("profit_factor", s, "permutation", 0.95)
