@@ -65,6 +65,7 @@ class Study:
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.keep_series = keep_series
         self.stop_reason: str | None = None
+        self.search: Search | None = None
         config = {"strategy": f"{strategy.__module__}.{strategy.__qualname__}", "space": space.describe(),
                   "objective": objective.describe(), "method": method}
         self._study_id, stored = storage.open_study(name, config)
@@ -117,7 +118,8 @@ class Study:
         Returns:
             self, with ``stop_reason`` set to ``"budget"``, ``"exhausted"`` or ``"interrupted"``.
         """
-        for t in self._records:
+        self.search = search
+        for t in self.get_trials():
             search.tell(t.params, t.value if t.state in (TrialState.COMPLETE, TrialState.PRUNED) else None, t.state)
         pending: dict[int, tuple[TrialSpec, dict[str, Any]]] = {}
         pending_keys: set[str] = set()
@@ -131,7 +133,7 @@ class Study:
         def next_points(n: int) -> list[dict[str, Any]]:
             pts = search.ask(n)
             if not pts:
-                self.stop_reason = self.stop_reason or "exhausted"
+                self.stop_reason = self.stop_reason or search.stop_reason or "exhausted"
             return pts
 
         def specs() -> Iterator[TrialSpec]:
@@ -191,7 +193,7 @@ class Study:
                 if batch_size is None:
                     break
             if self.stop_reason is None:
-                self.stop_reason = "budget" if not budget_left() else "exhausted"
+                self.stop_reason = "budget" if not budget_left() else (search.stop_reason or "exhausted")
         except KeyboardInterrupt:
             executor.close()
             self.stop_reason = "interrupted"

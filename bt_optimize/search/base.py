@@ -29,6 +29,8 @@ class Search:
     """
 
     name = "search"
+    #: Set by an algorithm that stops on its own (e.g. ``"patience"``, ``"target"``); ``ask`` then returns ``[]``.
+    stop_reason: str | None = None
 
     def __init__(self, space: Space, seed: int | None = None) -> None:
         self.space = space
