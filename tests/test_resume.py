@@ -116,6 +116,7 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     assert all(state == "complete" for _, _, state in before.values())
     storage = SQLiteStorage(db)
     assert storage.study_names() == ["k"]
+    assert storage.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     storage.close()
 
     # resume in this process with the same storage and study name

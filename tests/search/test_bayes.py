@@ -1,0 +1,255 @@
+"""Bayesian search: pure ask/tell behaviour on synthetic functions, then real backtests through the facade."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import bt_optimize as bto
+from bt_optimize.exceptions import SpaceError
+from bt_optimize.search.bayes import AUTO_LADDER, AUTO_START, BayesSearch, default_n_initial_points
+from bt_optimize.search.random import RandomSearch
+from bt_optimize.search.refine import RefineSearch, perturb
+from bt_optimize.space import Cat, Int, Real, Space, params_key
+from bt_optimize.trial import TrialState
+from sample_strategies import SmaCross
+from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, count_backtests
+
+FROM, TO = "2003-01-01", "2005-12-31"
+
+
+def _quadratic(p: dict) -> float:
+    """A cheap smooth function to maximise; its best is 0 at x=0.3, y=-1.2, n=7, kind='b'."""
+    return -((p["x"] - 0.3) ** 2) - 0.5 * (p["y"] + 1.2) ** 2 - 0.02 * (p["n"] - 7) ** 2 - (0 if p["kind"] == "b" else 1)
+
+
+SPACE = Space({"x": Real(-2.0, 2.0), "y": Real(-2.0, 2.0), "n": Int(0, 20), "kind": Cat(["a", "b", "c"])})
+
+
+def _run(search, f, rounds: int, batch: int) -> tuple[float, list[dict]]:
+    seen = []
+    best = -math.inf
+    for _ in range(rounds):
+        pts = search.ask(batch)
+        for p in pts:
+            v = f(p)
+            best = max(best, v)
+            search.tell(p, v)
+        seen.extend(pts)
+    return best, seen
+
+
+# ---------------------------------------------------------------------------------------------- pure ask/tell
+def test_batches_are_distinct_and_never_repeat():
+    s = BayesSearch(SPACE, seed=3, batch_size=4)
+    _, seen = _run(s, _quadratic, rounds=6, batch=4)
+    keys = [params_key(p) for p in seen]
+    assert len(seen) == 24 and len(set(keys)) == 24
+    assert all(SPACE.validate_point(p) == p for p in seen)
+
+
+def test_tiny_discrete_space_is_exhausted_without_duplicates():
+    space = Space({"a": Int(1, 3), "m": Cat(["x", "y"])})
+    s = BayesSearch(space, seed=0, batch_size=4, n_initial_points=2)
+    seen = []
+    for _ in range(10):
+        pts = s.ask(4)
+        if not pts:
+            break
+        for p in pts:
+            s.tell(p, float(p["a"]) + (p["m"] == "y"))
+        seen.extend(pts)
+    assert len({params_key(p) for p in seen}) == len(seen) == 6
+    assert s.exhausted and s.ask(4) == []
+
+
+def test_points_running_elsewhere_are_not_proposed_again():
+    s = BayesSearch(Space({"a": Int(0, 9)}), seed=0, n_initial_points=2)
+    first = s.ask(2)
+    for p in first:
+        s.tell(p, float(p["a"]))
+    out = s.ask(3) + s.ask(3)  # the first three are still pending when the next three are asked
+    assert len({params_key(p) for p in out + first}) == 8
+
+
+def test_default_initial_design_and_attrs():
+    assert default_n_initial_points(4, 4) == 10 and default_n_initial_points(1, 1) == 4
+    assert default_n_initial_points(2, 8) == 16
+    s = BayesSearch(SPACE, seed=1, batch_size=4)
+    _, seen = _run(s, _quadratic, rounds=4, batch=4)
+    acqs = [s.attrs_for(p)["acquisition"] for p in seen]
+    assert acqs[:10] == ["random"] * 10
+    later = [s.attrs_for(p) for p in seen[10:]]
+    assert later and all(a["phase"] == "bo" and a["acquisition"] == AUTO_LADDER[AUTO_START].name for a in later)
+    assert all(a["xi"] == AUTO_LADDER[AUTO_START].xi for a in later)
+
+
+@pytest.mark.parametrize("acq", ["EI", "PI", "LCB", "gp_hedge"])
+def test_fixed_acquisitions_are_recorded(acq):
+    s = BayesSearch(SPACE, seed=2, batch_size=3, acquisition=acq, n_initial_points=4)
+    _, seen = _run(s, _quadratic, rounds=3, batch=3)
+    names = {s.attrs_for(p)["acquisition"] for p in seen[4:]}
+    assert names and names <= ({"EI", "PI", "LCB"} if acq == "gp_hedge" else {acq})
+
+
+def test_auto_explores_when_stalled_and_exploits_when_improving():
+    flat = BayesSearch(SPACE, seed=0, batch_size=2, n_initial_points=4)
+    _, seen = _run(flat, lambda p: 1.0, rounds=10, batch=2)  # never improves
+    assert flat.auto_level() == len(AUTO_LADDER) - 1
+    assert flat.attrs_for(seen[-1]) == {"phase": "bo", **AUTO_LADDER[-1].attrs()}
+    assert flat.attrs_for(seen[-1])["acquisition"] == "LCB"
+
+    counter = iter(range(1000))
+    rising = BayesSearch(SPACE, seed=0, batch_size=2, n_initial_points=4)
+    _, seen = _run(rising, lambda p: float(next(counter)), rounds=10, batch=2)  # every trial improves
+    assert rising.auto_level() == 0
+    assert rising.attrs_for(seen[-1]) == {"phase": "bo", "acquisition": "PI", "xi": 0.001}
+
+
+def test_bayes_beats_random_on_average():
+    gaps = []
+    for seed in range(4):
+        bo, _ = _run(BayesSearch(SPACE, seed=seed, batch_size=4), _quadratic, rounds=7, batch=4)
+        rnd, _ = _run(RandomSearch(SPACE, seed=seed), _quadratic, rounds=7, batch=4)
+        gaps.append(bo - rnd)
+    assert np.mean(gaps) > 0 and sum(g > 0 for g in gaps) >= 3
+
+
+def test_minimise_direction_and_failures_keep_proposals_away():
+    space = Space({"x": Real(0.0, 1.0)})
+    s = BayesSearch(space, seed=0, maximize=False, n_initial_points=6)
+    for _ in range(6):
+        p = s.ask(1)[0]
+        s.tell(p, None if p["x"] > 0.5 else p["x"], TrialState.FAIL if p["x"] > 0.5 else TrialState.COMPLETE)
+    for _ in range(6):
+        p = s.ask(1)[0]
+        s.tell(p, None if p["x"] > 0.5 else p["x"])
+    # minimising x with the upper half failing: the surrogate proposals concentrate near 0
+    tail = [p["x"] for p in s._X[-4:]]
+    assert np.median(tail) < 0.25
+
+
+def test_initial_points_first_and_initial_values_told_not_asked():
+    known = {"x": 0.3, "y": -1.2, "n": 7, "kind": "b"}
+    start = [{"x": 1.0, "y": 1.0, "n": 1, "kind": "a"}, {"x": -1.0, "y": 0.0, "n": 2, "kind": "c"}]
+    s = BayesSearch(SPACE, seed=0, initial_points=start)
+    assert s.ask(3)[:2] == start
+    s = BayesSearch(SPACE, seed=0, initial_points=[known], initial_values=[0.0], batch_size=2)
+    _, seen = _run(s, _quadratic, rounds=4, batch=2)
+    assert params_key(known) not in {params_key(p) for p in seen}
+    with pytest.raises(SpaceError, match="outside"):
+        BayesSearch(SPACE, initial_points=[{**known, "n": 99}])
+    with pytest.raises(ValueError, match="one value"):
+        BayesSearch(SPACE, initial_points=[known], initial_values=[1.0, 2.0])
+
+
+def test_patience_stops_the_search():
+    s = BayesSearch(SPACE, seed=0, patience=5, tol=0.1)
+    values = iter([1.0, 2.0, 2.05, 2.0, 1.0, 2.09, 0.0])
+    told = 0
+    while s.stop_reason is None:
+        for p in s.ask(1):
+            s.tell(p, next(values))
+            told += 1
+    assert s.stop_reason == "patience" and told == 7 and s.ask(4) == []
+
+
+def test_refine_perturbs_near_the_best_and_never_repeats():
+    rng = np.random.default_rng(0)
+    p = {"x": 0.3, "y": -1.2, "n": 7, "kind": "b"}
+    for _ in range(50):
+        q = perturb(SPACE, p, rng, 0.05)
+        assert SPACE.validate_point(q) == q and q != p
+    r = RefineSearch(SPACE, seed=0, maximize=True)
+    for i, q in enumerate([p, {**p, "x": -1.9}, {**p, "y": 1.9}]):
+        r.tell(q, _quadratic(q) - i)
+    out = r.ask(6) + r.ask(6)
+    assert len({params_key(q) for q in out}) == 12
+    assert all(r.attrs_for(q)["phase"] == "refine" for q in out)
+    near = [q for q in out if abs(q["x"] - 0.3) < 0.8 and abs(q["y"] + 1.2) < 0.8]
+    assert len(near) >= 4
+
+
+# ---------------------------------------------------------------------------------------------- real backtests
+def _cerebro(maxcpus: int) -> bto.Cerebro:
+    cerebro = bto.Cerebro(maxcpus=maxcpus)
+    cerebro.adddata(bto.datasets.load("orcl", fromdate=FROM, todate=TO))
+    return cerebro
+
+
+SMA_SPACE = dict(fast=bto.Int(2, 40), slow=bto.Int(20, 120, step=5), ma=bto.Cat(["sma", "ema"]))
+
+
+def _sma_study(maxcpus: int, **kw):
+    return _cerebro(maxcpus).optimize_bayes(SmaCross, n_trials=16, batch_size=4, seed=1, progress=False,
+                                            constraint=lambda p: p["fast"] < p["slow"], **SMA_SPACE, **kw)
+
+
+def test_real_study_completes_in_parallel_and_is_reproducible_by_seed():
+    par = _sma_study(2)
+    assert par.stop_reason == "budget" and par.n_ran == 16
+    df = par.trials
+    ran = df[df.state != "infeasible"]
+    assert len(ran) == 16 and (ran.state == "complete").all()
+    assert not df[["params_fast", "params_slow", "params_ma"]].duplicated().any()
+    assert set(df.attr_phase) == {"bo"}
+    assert set(df.attr_acquisition) >= {"random", "EI"}
+    assert (ran.params_fast < ran.params_slow).all()
+    ser = _sma_study(1)
+    cols = ["number", "params_fast", "params_slow", "params_ma", "attr_acquisition"]
+    assert ser.trials[cols].equals(df[cols])
+    assert ser.best_params == par.best_params
+
+
+def test_initial_points_run_first_and_initial_values_are_not_run():
+    first = [{"fast": 10, "slow": 50, "ma": "ema"}, {"fast": 5, "slow": 100, "ma": "sma"}]
+    study = _cerebro(1).optimize_bayes(SmaCross, n_trials=6, batch_size=2, seed=0, progress=False,
+                                       initial_points=first, **SMA_SPACE)
+    assert [study.trials.loc[i, ["params_fast", "params_slow", "params_ma"]].tolist() for i in (0, 1)] == [
+        list(p.values()) for p in first]
+    assert list(study.trials.attr_acquisition[:2]) == ["initial", "initial"]
+    told = _cerebro(1).optimize_bayes(SmaCross, n_trials=4, batch_size=2, seed=0, progress=False,
+                                      initial_points=first, initial_values=[0.5, None], **SMA_SPACE)
+    pts = {(r.params_fast, r.params_slow, r.params_ma) for r in told.trials.itertuples()}
+    assert len(told.trials) == 4 and not pts & {tuple(p.values()) for p in first}
+
+
+def test_facade_validates_before_any_backtest(tmp_path, monkeypatch):
+    counter = tmp_path / "count.txt"
+    monkeypatch.setenv(COUNT_ENV, str(counter))
+    c = _cerebro(1)
+    bad = [dict(acquisition="UCB"), dict(refine=1.0), dict(batch_size=0), dict(patience=0), dict(tol=-1),
+           dict(initial_points=[{"fast": 999, "slow": 50, "ma": "sma"}]), dict(n_trials=2.5),
+           dict(initial_points=[{"fast": 10, "slow": 50, "ma": "sma"}], initial_values=[1.0, 2.0])]
+    for kw in bad:
+        with pytest.raises(SpaceError):
+            c.optimize_bayes(CountingSmaCross, progress=False, **{"n_trials": 4, **SMA_SPACE, **kw})
+    assert count_backtests(counter) == 0
+
+
+def test_exhausts_a_six_point_space_with_six_backtests(tmp_path, monkeypatch):
+    counter = tmp_path / "count.txt"
+    monkeypatch.setenv(COUNT_ENV, str(counter))
+    study = _cerebro(2).optimize_bayes(CountingSmaCross, n_trials=20, batch_size=4, seed=0, progress=False,
+                                       fast=bto.Int(5, 15, step=5), slow=60, ma=bto.Cat(["sma", "ema"]))
+    assert study.stop_reason == "exhausted" and study.n_ran == 6 and count_backtests(counter) == 6
+
+
+def test_resume_from_sqlite_runs_nothing_twice(tmp_path, monkeypatch):
+    counter = tmp_path / "count.txt"
+    monkeypatch.setenv(COUNT_ENV, str(counter))
+    db = tmp_path / "runs.db"
+    kw = dict(n_trials=8, batch_size=4, seed=5, progress=False, storage=db, study_name="b",
+              fast=bto.Int(2, 30), slow=bto.Int(40, 120, step=10))
+    first = _cerebro(2).optimize_bayes(CountingSmaCross, **kw)
+    assert first.n_ran == 8 and count_backtests(counter) == 8
+    again = _cerebro(2).optimize_bayes(CountingSmaCross, **kw)  # same budget: nothing left to run
+    assert again.n_ran == 8 and count_backtests(counter) == 8
+    more = _cerebro(2).optimize_bayes(CountingSmaCross, **{**kw, "n_trials": 16, "refine": 0.25})
+    df = more.trials
+    assert more.n_ran == 16 and count_backtests(counter) == 16
+    assert not df[["params_fast", "params_slow"]].duplicated().any()
+    assert df.loc[:7, "params_fast"].tolist() == first.trials.params_fast.tolist()
+    assert list(df.attr_phase) == ["bo"] * 12 + ["refine"] * 4
