@@ -168,3 +168,163 @@ class Cerebro(bt.Cerebro):
                               objective=objective, maximize=maximize, constraint=constraint, storage=storage,
                               study_name=study_name, progress=progress, window=window, keep_series=keep_series,
                               executor=executor)
+
+    def optimize_genetic(self, strategy: type | None = None, *, population_size: int = 30, generations: int = 40,
+                         n_trials: int | None = None, selection: str = "tournament", tournament_size: int = 3,
+                         crossover_prob: float = 0.8, mutation_prob: float = 0.2, elite_size: int = 3,
+                         patience: int | None = None, target: float | None = None, max_time: float | None = None,
+                         diversity_threshold: float | None = 0.01, seed: int | None = None,
+                         objective: Any = "sharpe_ratio", maximize: bool | None = None,
+                         constraint: Constraint | None = None, storage: str | Path | Storage | None = None,
+                         study_name: str | None = None, progress: bool | None = None, window: Window | None = None,
+                         keep_series: bool = False, executor: str | Executor | None = None, **params: Any) -> Study:
+        """Evolve the parameters with a genetic algorithm (DEAP underneath) and return the Study.
+
+        Each generation of ``population_size`` individuals is one parallel round of backtests. Individuals
+        already evaluated (elites, duplicates) are served from the study's cache and cost no backtest.
+        Failed and infeasible points get the worst fitness and never become elites. The same ``seed`` gives the
+        same trials in the same order whatever ``maxcpus``; a stored study resumes at the generation it reached
+        and ends as an uninterrupted run would. ``study.generations`` holds per-generation statistics and
+        ``study.plot_generations()`` draws them. Details of the encoding and operators:
+        :mod:`bt_optimize.search.genetic`.
+
+        Args:
+            strategy: The strategy class (``None``: the last ``optstrategy`` registration).
+            population_size: Individuals per generation.
+            generations: Generations to evaluate, the initial random one included (stop reason
+                ``"generations"``).
+            n_trials: Cap on the number of backtests (cache hits do not count; stop reason ``"budget"``).
+            selection: ``"tournament"``, ``"roulette"`` (fitness-proportional, shifted so negative values and
+                minimisation work) or ``"rank"``.
+            tournament_size: Aspirants per tournament.
+            crossover_prob: Probability that a pair of parents is crossed.
+            mutation_prob: Probability that a child is mutated.
+            elite_size: Best distinct individuals copied unchanged into the next generation.
+            patience: Stop after this many generations without a better best value (``"patience"``).
+            target: Stop once the best value reaches this (``"target"``).
+            max_time: Seconds after which no new generation starts (``"max_time"``).
+            diversity_threshold: Warn once when the population's diversity (0 to 1) falls below this.
+            seed: Seed; needed for exact reproduction and exact resume.
+            objective, maximize, constraint, storage, study_name, progress, window, keep_series, executor,
+                **params: As in :meth:`optimize_grid` (``study_name`` defaults to ``"<Strategy>-genetic"``).
+
+        Returns:
+            The finished study; ``stop_reason`` is one of ``"generations"``, ``"budget"``, ``"patience"``,
+            ``"target"``, ``"max_time"`` (or ``"interrupted"``).
+
+        Raises:
+            SpaceError: a bad option, space or parameter name (before any backtest).
+            ObjectiveError: unknown objective (before any backtest).
+            AllTrialsFailedError: every trial failed.
+
+        Example:
+            >>> study = cerebro.optimize_genetic(SmaCross, fast=bto.Int(2, 60), slow=bto.Int(10, 250, step=5),
+            ...                                  population_size=20, generations=10, seed=42)  # doctest: +SKIP
+            >>> study.generations.tail()  # doctest: +SKIP
+        """
+        from .search.genetic import GeneticSearch, check_genetic_options
+
+        if n_trials is not None and (not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1):
+            raise SpaceError(f"n_trials={n_trials!r}: give None (no cap) or a positive whole number of backtests")
+        options = dict(population_size=population_size, generations=generations, selection=selection,
+                       tournament_size=tournament_size, crossover_prob=crossover_prob, mutation_prob=mutation_prob,
+                       elite_size=elite_size, patience=patience, target=target, max_time=max_time,
+                       diversity_threshold=diversity_threshold)
+        check_genetic_options(seed=seed, **options)
+        study, ex = self._study(strategy, params, method="genetic", objective=objective, maximize=maximize,
+                                constraint=constraint, storage=storage, study_name=study_name, progress=progress,
+                                window=window, keep_series=keep_series, executor=executor)
+        try:
+            search = GeneticSearch(study.space, seed, maximize=study.objective.maximize, **options)
+            return study.optimize(search, ex, n_trials=n_trials, batch_size=population_size,
+                                  user_attrs=lambda _p: {"generation": search.generation})
+        finally:
+            ex.close()
+
+    def optimize_bayes(self, strategy: type | None = None, *, n_trials: int = 100, batch_size: int = 4,
+                       seed: int | None = None, initial_points: list[dict[str, Any]] | None = None,
+                       initial_values: list[float | None] | None = None, acquisition: str = "auto",
+                       refine: float = 0.0, patience: int | None = None, tol: float = 0.0,
+                       n_initial_points: int | None = None, objective: Any = "sharpe_ratio",
+                       maximize: bool | None = None, constraint: Constraint | None = None,
+                       storage: str | Path | Storage | None = None, study_name: str | None = None,
+                       progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
+                       executor: str | Executor | None = None, **params: Any) -> Study:
+        """Bayesian optimisation (Gaussian process, scikit-optimize) in parallel rounds of ``batch_size``.
+
+        The first ``n_initial_points`` trials are ``initial_points`` then seeded random points; each later round
+        fits the surrogate once and proposes ``batch_size`` distinct new points (never a point already run). The
+        acquisition adapts by default (``"auto"``: EI, moving toward exploration when progress stalls and back
+        when it improves); each trial records ``attr_phase``, ``attr_acquisition`` and ``attr_xi``/``attr_kappa``.
+        Failed and infeasible points count as the worst value seen, so the search moves away from them.
+        A stored study resumes: its trials are told to a fresh surrogate and none runs twice.
+
+        Args:
+            strategy: The strategy class (``None``: the last ``optstrategy`` registration).
+            n_trials: Budget of backtests (resumed ones included), refinement included.
+            batch_size: Backtests per round (run in parallel; use about ``maxcpus``).
+            seed: Seed of the initial design and of every round; equal seeds give equal studies.
+            initial_points: Parameter dicts evaluated first (e.g. the current production settings).
+            initial_values: Known objective values of ``initial_points`` (``None`` for a failed one): they are told
+                to the surrogate without running and are not recorded as trials.
+            acquisition: ``"auto"`` (default), ``"EI"``, ``"PI"``, ``"LCB"`` or ``"gp_hedge"``.
+            refine: Share of ``n_trials`` (0 to <1) spent after the main loop perturbing the best points
+                (``attr_phase="refine"``).
+            patience: Stop the main loop after this many trials without an improvement larger than ``tol``
+                (``stop_reason="patience"``).
+            tol: Smallest improvement that counts for ``patience``, in the objective's units.
+            n_initial_points: Random/initial trials before the surrogate is used (default
+                ``max(2 * batch_size, min(10, 2 * n_params + 2))``).
+            objective, maximize, constraint, storage, study_name, progress, window, keep_series, executor:
+                As in :meth:`optimize_grid`.
+            **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands.
+
+        Returns:
+            The finished study.
+
+        Raises:
+            SpaceError: a bad argument, space, parameter name or initial point (before any backtest).
+            ObjectiveError: unknown objective (before any backtest).
+            AllTrialsFailedError: every trial failed.
+
+        Example:
+            >>> study = cerebro.optimize_bayes(SmaCross, fast=bto.Int(2, 40), slow=bto.Int(20, 120, step=5),
+            ...                                n_trials=40, batch_size=4, seed=1)  # doctest: +SKIP
+        """
+        from .search.bayes import BayesSearch, check_arguments
+        from .search.refine import RefineSearch
+
+        for name, v in (("n_trials", n_trials), ("batch_size", batch_size)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise SpaceError(f"{name}={v!r}: give a positive whole number")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise SpaceError(f"seed={seed!r}: give a whole number or None")
+        check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
+                        patience=patience, tol=tol)
+        if isinstance(refine, bool) or not isinstance(refine, (int, float)) or not 0 <= refine < 1:
+            raise SpaceError(f"refine={refine!r}: give the share of n_trials to spend refining, from 0 up to below 1")
+        n_refine = int(round(refine * n_trials))
+        n_main = n_trials - n_refine
+        if n_main < 1:
+            raise SpaceError(f"refine={refine!r} leaves no trial for the main loop of n_trials={n_trials}; lower it")
+        obj = objective if isinstance(objective, Objective) else Objective(objective, maximize)
+        _, space = self._resolve(strategy, dict(params))
+        try:
+            search = BayesSearch(space, seed, maximize=obj.maximize, acquisition=acquisition, batch_size=batch_size,
+                                 n_initial_points=n_initial_points, initial_points=initial_points,
+                                 initial_values=initial_values, patience=patience, tol=tol, constraint=constraint)
+        except SpaceError:
+            raise
+        except ValueError as exc:
+            raise SpaceError(str(exc)) from None
+        study, ex = self._study(strategy, params, method="bayes", objective=obj, maximize=maximize,
+                                constraint=constraint, storage=storage, study_name=study_name, progress=progress,
+                                window=window, keep_series=keep_series, executor=executor)
+        try:
+            study.optimize(search, ex, n_trials=n_main, batch_size=batch_size, user_attrs=search.attrs_for)
+            if n_refine and study.stop_reason != "interrupted":
+                polish = RefineSearch(study.space, seed, maximize=obj.maximize, constraint=constraint)
+                study.optimize(polish, ex, n_trials=n_trials, batch_size=batch_size, user_attrs=polish.attrs_for)
+            return study
+        finally:
+            ex.close()

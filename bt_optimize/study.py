@@ -325,6 +325,45 @@ class Study:
         strat.bto_result = res
         return strat
 
+    @property
+    def generations(self) -> pd.DataFrame:
+        """Per-generation statistics of a genetic study (``generation``, ``best``, ``mean``, ``std``,
+        ``diversity``, ``n_evaluated``, ``n_cached``, ...).
+
+        Raises:
+            AttributeError: the study's search has no generations (only ``optimize_genetic`` records them).
+        """
+        frame = getattr(self.search, "generations_frame", None)
+        if frame is None:
+            raise AttributeError(f"study {self.name!r} (method {self.method!r}) has no generations; only studies "
+                                 "from optimize_genetic record per-generation statistics")
+        return frame()
+
+    def plot_generations(self, path: str | None = None) -> Any:
+        """Draw best/mean fitness and diversity per generation (see :func:`bt_optimize.plotting.plot_generations`);
+        returns the matplotlib Figure and saves it when ``path`` is given."""
+        from .plotting import plot_generations
+
+        return plot_generations(self.generations, path)
+
+    def plot_convergence(self, path: str | None = None) -> Any:
+        """Draw each trial's value and the best so far (see :func:`bt_optimize.plotting.plot_convergence`)."""
+        from .plotting import plot_convergence
+
+        return plot_convergence(self.trials, self.objective.maximize, path)
+
+    def plot_objective(self, path: str | None = None) -> Any:
+        """Draw the objective against each parameter (see :func:`bt_optimize.plotting.plot_objective`)."""
+        from .plotting import plot_objective
+
+        return plot_objective(self.trials, self.space.names, self.objective.maximize, path)
+
+    def plot_evaluations(self, path: str | None = None) -> Any:
+        """Draw where the search looked, by trial (see :func:`bt_optimize.plotting.plot_evaluations`)."""
+        from .plotting import plot_evaluations
+
+        return plot_evaluations(self.trials, self.space.names, path)
+
     def __repr__(self) -> str:
         best = f", best_value={self._best.value:.6g}" if self._best is not None else ""
         return f"<Study {self.name!r} method={self.method} trials={len(self._records)}{best} stop={self.stop_reason}>"

@@ -22,7 +22,8 @@ FROM, TO = "2003-01-01", "2005-12-31"
 
 def _quadratic(p: dict) -> float:
     """A cheap smooth function to maximise; its best is 0 at x=0.3, y=-1.2, n=7, kind='b'."""
-    return -((p["x"] - 0.3) ** 2) - 0.5 * (p["y"] + 1.2) ** 2 - 0.02 * (p["n"] - 7) ** 2 - (0 if p["kind"] == "b" else 1)
+    penalty = 0 if p["kind"] == "b" else 1
+    return -((p["x"] - 0.3) ** 2) - 0.5 * (p["y"] + 1.2) ** 2 - 0.02 * (p["n"] - 7) ** 2 - penalty
 
 
 SPACE = Space({"x": Real(-2.0, 2.0), "y": Real(-2.0, 2.0), "n": Int(0, 20), "kind": Cat(["a", "b", "c"])})
@@ -253,3 +254,14 @@ def test_resume_from_sqlite_runs_nothing_twice(tmp_path, monkeypatch):
     assert not df[["params_fast", "params_slow"]].duplicated().any()
     assert df.loc[:7, "params_fast"].tolist() == first.trials.params_fast.tolist()
     assert list(df.attr_phase) == ["bo"] * 12 + ["refine"] * 4
+
+
+def test_plots_of_a_bayes_study(tmp_path):
+    study = _cerebro(1).optimize_bayes(SmaCross, n_trials=8, batch_size=2, seed=2, refine=0.25, progress=False,
+                                       constraint=lambda p: p["fast"] < p["slow"], **SMA_SPACE)
+    ran = study.trials[study.trials.state != "infeasible"]
+    assert list(ran.attr_phase) == ["bo"] * 6 + ["refine"] * 2
+    for name in ("plot_convergence", "plot_objective", "plot_evaluations"):
+        path = tmp_path / f"{name}.png"
+        fig = getattr(study, name)(path=str(path))
+        assert path.stat().st_size > 1000 and fig.axes

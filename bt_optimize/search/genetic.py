@@ -1,0 +1,649 @@
+"""Genetic algorithm search built on DEAP (the only module of bt_optimize that imports DEAP).
+
+How it works, generation by generation:
+
+* **Genotype.** One gene per dimension: ``Int`` and ``Real`` genes hold the dimension's unit value
+  (:meth:`~bt_optimize.space.Dimension.to_unit`, so ``log=True`` dimensions evolve in log space), ``Cat`` genes
+  hold the index of the category. After every operator a gene is snapped back to a legal value (clipped to the
+  range, rounded to the ``Int`` step or the ``Real`` step), so the genotype always equals the encoding of the
+  parameters it stands for, and equal parameters always have equal genotypes.
+* **Variation.** Numeric genes: BLX-alpha blend crossover (``deap.tools.cxBlend``) and Gaussian mutation
+  (``deap.tools.mutGaussian``) with a standard deviation of ``mutation_sigma`` times the range. Categorical
+  genes: uniform crossover (``deap.tools.cxUniform``) and uniform resampling (``deap.tools.mutUniformInt``).
+  A pair of parents is crossed with probability ``crossover_prob``; a child is mutated with probability
+  ``mutation_prob``, and then each of its genes with probability ``1 / n_dims``.
+* **Selection** (see :func:`select`): ``"tournament"`` (best of ``tournament_size`` drawn at random),
+  ``"roulette"`` (fitness-proportional after a shift that makes every weight positive, so negative fitness
+  and minimisation work) or ``"rank"`` (linear ranking: probability proportional to the rank).
+* **Elitism.** The ``elite_size`` best distinct individuals that completed are copied unchanged to the front
+  of the next generation. Failed and infeasible points have the worst fitness and are never elites.
+* **Evaluation.** :meth:`GeneticSearch.ask` hands out the current generation (duplicates and elites
+  included; the study serves those from its cache and tells them back). The next generation is bred only
+  once every individual of the current one has a result, and fitness is assembled by position from the
+  points' results, never by arrival order, so parallel runs give the same populations as serial ones.
+* **Resume.** The search is a deterministic function of ``seed`` and the told results. A resumed study tells
+  its stored trials first; the search then replays the same generations (served from cache, nothing runs
+  twice) and continues exactly as an uninterrupted run would.
+
+DEAP's operators draw from the global :mod:`random` module. The search lends them its own generator for the
+duration of each call and restores the global state afterwards, so it neither depends on nor disturbs other
+users of :mod:`random` (not thread-safe against other threads using :mod:`random` at the same moment).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import random
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from deap import base, creator, tools
+
+from ..exceptions import SpaceError
+from ..space import Cat, Dimension, Space, params_key
+from ..trial import TrialState
+from .base import Search
+
+__all__ = ["GeneticSearch", "SELECTIONS", "STOP_REASONS", "check_genetic_options", "select", "roulette_weights",
+           "rank_weights", "diversity"]
+
+#: Selection operators accepted by ``selection=``.
+SELECTIONS: tuple[str, ...] = ("tournament", "roulette", "rank")
+#: The reasons a genetic study stops (``"budget"`` is set by the study when ``n_trials`` backtests have run).
+STOP_REASONS: tuple[str, ...] = ("generations", "budget", "patience", "target", "max_time")
+
+# DEAP's creator keeps classes in one global namespace (the ``deap.creator`` module); creating a name twice
+# warns and replaces the class, which breaks ``isinstance`` and pickling of existing individuals. Our names are
+# prefixed and created once per process, at import: importing this module (in the main process or a worker,
+# again after ``importlib.reload``) is all it takes for individuals to be created and unpickled.
+_FITNESS = {True: "BtoFitnessMax", False: "BtoFitnessMin"}
+_INDIVIDUAL = {True: "BtoIndividualMax", False: "BtoIndividualMin"}
+
+
+def _ensure_creator_classes() -> None:
+    """Create the DEAP fitness and individual classes of bt_optimize unless this process already has them."""
+    for maximize, weight in ((True, 1.0), (False, -1.0)):
+        if not hasattr(creator, _FITNESS[maximize]):
+            creator.create(_FITNESS[maximize], base.Fitness, weights=(weight,))
+        if not hasattr(creator, _INDIVIDUAL[maximize]):
+            # ``params`` (a class) is instantiated per individual by the creator: a fresh dict each time
+            creator.create(_INDIVIDUAL[maximize], list, fitness=getattr(creator, _FITNESS[maximize]), params=dict)
+
+
+_ensure_creator_classes()
+
+
+def _individual_class(maximize: bool) -> type:
+    return getattr(creator, _INDIVIDUAL[maximize])
+
+
+@contextmanager
+def _lend_random(rnd: random.Random) -> Iterator[None]:
+    """Let DEAP's operators (which call the global :mod:`random`) draw from ``rnd``; restore both afterwards."""
+    saved = random.getstate()
+    random.setstate(rnd.getstate())
+    try:
+        yield
+    finally:
+        rnd.setstate(random.getstate())
+        random.setstate(saved)
+
+
+# ---------------------------------------------------------------------------------------------------- validation
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def check_genetic_options(*, population_size: int = 30, generations: int = 40, selection: str = "tournament",
+                          tournament_size: int = 3, crossover_prob: float = 0.8, mutation_prob: float = 0.2,
+                          elite_size: int = 3, patience: int | None = None, target: float | None = None,
+                          max_time: float | None = None, diversity_threshold: float | None = 0.01,
+                          seed: int | None = None, blend_alpha: float = 0.5, mutation_sigma: float = 0.1) -> None:
+    """Check the options of a genetic search, with messages that name the fix.
+
+    Args:
+        population_size: Individuals per generation (at least 2).
+        generations: Generations to evaluate, the initial one included (at least 1).
+        selection: One of :data:`SELECTIONS`.
+        tournament_size: Aspirants per tournament, from 1 to ``population_size``.
+        crossover_prob: Probability that a pair of parents is crossed, in ``[0, 1]``.
+        mutation_prob: Probability that a child is mutated, in ``[0, 1]``.
+        elite_size: Best individuals copied unchanged, from 0 to ``population_size - 1``.
+        patience: ``None`` or generations without improvement before stopping (at least 1).
+        target: ``None`` or a finite objective value that stops the search once reached.
+        max_time: ``None`` or seconds (> 0) after which no new generation starts.
+        diversity_threshold: ``None`` or a number in ``[0, 1]``; a warning is given once when the population's
+            diversity falls below it.
+        seed: ``None`` or an integer seed.
+        blend_alpha: BLX-alpha extent (>= 0).
+        mutation_sigma: Gaussian mutation standard deviation as a fraction of the range (> 0).
+
+    Raises:
+        SpaceError: an option is out of range or of the wrong type.
+    """
+    if not _is_int(population_size) or population_size < 2:
+        raise SpaceError(f"population_size={population_size!r}: give a whole number of individuals >= 2 (e.g. 30)")
+    if not _is_int(generations) or generations < 1:
+        raise SpaceError(f"generations={generations!r}: give a whole number of generations >= 1 (e.g. 40)")
+    if selection not in SELECTIONS:
+        close = difflib.get_close_matches(str(selection), SELECTIONS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SpaceError(f"selection={selection!r} is not supported{hint} Use one of {', '.join(SELECTIONS)}")
+    if not _is_int(tournament_size) or not 1 <= tournament_size <= population_size:
+        raise SpaceError(f"tournament_size={tournament_size!r}: give a whole number from 1 to population_size="
+                         f"{population_size} (2-5 is usual; larger means stronger selection pressure)")
+    for label, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
+        if not _is_number(p) or not 0.0 <= float(p) <= 1.0:
+            raise SpaceError(f"{label}={p!r}: give a probability between 0 and 1")
+    if not _is_int(elite_size) or not 0 <= elite_size < population_size:
+        raise SpaceError(f"elite_size={elite_size!r}: give a whole number from 0 to population_size - 1 = "
+                         f"{population_size - 1} (a few percent of the population is usual)")
+    if patience is not None and (not _is_int(patience) or patience < 1):
+        raise SpaceError(f"patience={patience!r}: give None (never stop on a plateau) or a whole number of "
+                         "generations >= 1")
+    if target is not None and (not _is_number(target) or not math.isfinite(float(target))):
+        raise SpaceError(f"target={target!r}: give None or a finite objective value to stop at")
+    if max_time is not None and (not _is_number(max_time) or not float(max_time) > 0 or math.isnan(max_time)):
+        raise SpaceError(f"max_time={max_time!r}: give None or a number of seconds > 0")
+    if diversity_threshold is not None and (not _is_number(diversity_threshold)
+                                            or not 0.0 <= float(diversity_threshold) <= 1.0):
+        raise SpaceError(f"diversity_threshold={diversity_threshold!r}: give a number in [0, 1] (0 or None: no "
+                         "warning)")
+    if seed is not None and not _is_int(seed):
+        raise SpaceError(f"seed={seed!r}: give None or an integer")
+    if not _is_number(blend_alpha) or not float(blend_alpha) >= 0:
+        raise SpaceError(f"blend_alpha={blend_alpha!r}: give a number >= 0 (0.5 is usual)")
+    if not _is_number(mutation_sigma) or not float(mutation_sigma) > 0:
+        raise SpaceError(f"mutation_sigma={mutation_sigma!r}: give a fraction of the range > 0 (0.1 is usual)")
+
+
+# ---------------------------------------------------------------------------------------------------- selection
+def roulette_weights(fitness: Sequence[float]) -> list[float]:
+    """Selection weights of fitness-proportional (roulette) selection.
+
+    Fitness is oriented so that larger is better (a minimised objective is negated); ``-inf`` marks a failed
+    or infeasible individual. Roulette needs positive weights, so valid fitness is shifted:
+    ``w = f - f_min + delta`` with ``delta = (f_max - f_min) / n_valid`` (``1`` when every valid fitness is
+    equal). The worst valid individual keeps a small chance, negative fitness is handled, and the weights do
+    not depend on where zero lies. Failures get weight 0; when nothing is valid every weight is 1.
+
+    Args:
+        fitness: Oriented fitness, one per individual.
+
+    Returns:
+        Non-negative weights, one per individual.
+    """
+    valid = [f for f in fitness if math.isfinite(f)]
+    if not valid:
+        return [1.0] * len(fitness)
+    lo, hi = min(valid), max(valid)
+    delta = (hi - lo) / len(valid) if hi > lo else 1.0
+    return [f - lo + delta if math.isfinite(f) else 0.0 for f in fitness]
+
+
+def rank_weights(fitness: Sequence[float]) -> list[float]:
+    """Selection weights of linear rank selection: the worst gets 1, the best ``n``, ties share their mean rank.
+
+    Args:
+        fitness: Oriented fitness (larger is better; ``-inf`` for failures, which rank lowest).
+
+    Returns:
+        Positive weights, one per individual.
+    """
+    order = sorted(range(len(fitness)), key=lambda i: fitness[i])
+    ranks = [0.0] * len(fitness)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and fitness[order[j + 1]] == fitness[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def _proxies(weights: Sequence[float]) -> list[Any]:
+    """One DEAP individual per position, holding its index, with the given (maximised) fitness."""
+    cls = _individual_class(True)
+    out = []
+    for i, w in enumerate(weights):
+        p = cls([i])
+        p.fitness.values = (float(w),)
+        out.append(p)
+    return out
+
+
+def select(fitness: Sequence[float], k: int, method: str = "tournament", tournament_size: int = 3,
+           rnd: random.Random | None = None) -> list[int]:
+    """Choose ``k`` parents (with replacement) by position, with DEAP's selection operators.
+
+    Args:
+        fitness: Oriented fitness per individual (larger is better; ``-inf`` for failed or infeasible ones).
+        k: Number of parents.
+        method: ``"tournament"`` (``deap.tools.selTournament``), ``"roulette"`` (``deap.tools.selRoulette``
+            on :func:`roulette_weights`) or ``"rank"`` (``deap.tools.selRoulette`` on :func:`rank_weights`).
+        tournament_size: Aspirants per tournament.
+        rnd: Generator to draw from (default: a fresh one).
+
+    Returns:
+        ``k`` positions into ``fitness``.
+
+    Raises:
+        SpaceError: unknown ``method``.
+    """
+    if method not in SELECTIONS:
+        raise SpaceError(f"selection={method!r}: use one of {', '.join(SELECTIONS)}")
+    rnd = rnd or random.Random()
+    if k <= 0 or not fitness:
+        return []
+    with _lend_random(rnd):
+        if method == "tournament":
+            chosen = tools.selTournament(_proxies(fitness), k, tournsize=tournament_size)
+        else:
+            weights = roulette_weights(fitness) if method == "roulette" else rank_weights(fitness)
+            proxies = _proxies(weights)
+            chosen = []
+            while len(chosen) < k:  # selRoulette can come back short by rounding of the running sum
+                chosen += tools.selRoulette(proxies, k - len(chosen))
+    return [p[0] for p in chosen]
+
+
+def diversity(genotypes: Sequence[Sequence[float]], dims: Sequence[Dimension]) -> float:
+    """Diversity of a population in ``[0, 1]``: 0 when every individual is the same point.
+
+    The mean over genes of a normalised spread: a numeric gene (unit value) contributes its standard deviation
+    divided by 0.5, the largest a variable on ``[0, 1]`` can have; a categorical gene with ``k >= 2`` choices
+    contributes its Gini-Simpson impurity ``1 - sum(p_i^2)`` divided by its largest value ``1 - 1/k``.
+    One-choice categories cannot vary and are left out.
+
+    Args:
+        genotypes: One gene vector per individual (unit values, category indices).
+        dims: The dimension of each gene.
+
+    Returns:
+        The diversity (0.0 for an empty population or one with nothing that can vary).
+    """
+    if len(genotypes) == 0:
+        return 0.0
+    g = np.asarray(genotypes, dtype=float)
+    parts = []
+    for j, d in enumerate(dims):
+        if isinstance(d, Cat):
+            k = len(d.choices)
+            if k < 2:
+                continue
+            p = np.bincount(g[:, j].astype(int), minlength=k) / len(g)
+            parts.append((1.0 - float(np.sum(p * p))) / (1.0 - 1.0 / k))
+        else:
+            parts.append(min(1.0, float(np.std(g[:, j])) / 0.5))
+    return float(np.mean(parts)) if parts else 0.0
+
+
+# ---------------------------------------------------------------------------------------------------- the search
+class GeneticSearch(Search):
+    """A generational genetic algorithm over a :class:`~bt_optimize.space.Space`, on DEAP.
+
+    Meant for :meth:`bt_optimize.Study.optimize` in batch mode with ``batch_size=population_size``: each
+    generation is one parallel round. ``ask(n)`` returns up to ``n`` not yet handed out individuals of the
+    current generation (fewer when the study's budget is nearly spent), and the next generation is bred only
+    when every individual of the current one has been told. Asking for more while results are missing is an
+    error.
+
+    Args:
+        space: The space to search.
+        seed: Seed (``None``: fresh entropy; a resumed study then takes a new path instead of replaying).
+        maximize: Direction of the objective.
+        population_size: Individuals per generation.
+        generations: Generations to evaluate, the initial random one included.
+        selection: ``"tournament"``, ``"roulette"`` or ``"rank"`` (see :func:`select`).
+        tournament_size: Aspirants per tournament.
+        crossover_prob: Probability that a pair of parents is crossed.
+        mutation_prob: Probability that a child is mutated (then each gene with probability ``1 / n_dims``).
+        elite_size: Best distinct completed individuals carried unchanged to the next generation.
+        patience: Stop after this many generations without a better best value (``None``: never).
+        target: Stop once the best value reaches this (``>=`` when maximising, ``<=`` when minimising).
+        max_time: Seconds after the first ``ask`` past which no new generation starts.
+        diversity_threshold: Warn once when :func:`diversity` falls below this (``None`` or 0: never).
+        blend_alpha: Extent of BLX-alpha crossover beyond the parents.
+        mutation_sigma: Standard deviation of Gaussian mutation, as a fraction of each numeric range.
+
+    Attributes:
+        stop_reason: ``None`` while running, then ``"generations"``, ``"patience"``, ``"target"`` or
+            ``"max_time"``.
+
+    Example:
+        >>> from bt_optimize.space import Space, Int, Cat
+        >>> ga = GeneticSearch(Space({"fast": Int(2, 60), "ma": Cat(["sma", "ema"])}), seed=1, population_size=4)
+        >>> len(ga.ask(4))
+        4
+    """
+
+    name = "genetic"
+
+    def __init__(self, space: Space, seed: int | None = None, *, maximize: bool = True, population_size: int = 30,
+                 generations: int = 40, selection: str = "tournament", tournament_size: int = 3,
+                 crossover_prob: float = 0.8, mutation_prob: float = 0.2, elite_size: int = 3,
+                 patience: int | None = None, target: float | None = None, max_time: float | None = None,
+                 diversity_threshold: float | None = 0.01, blend_alpha: float = 0.5,
+                 mutation_sigma: float = 0.1) -> None:
+        check_genetic_options(population_size=population_size, generations=generations, selection=selection,
+                              tournament_size=tournament_size, crossover_prob=crossover_prob,
+                              mutation_prob=mutation_prob, elite_size=elite_size, patience=patience, target=target,
+                              max_time=max_time, diversity_threshold=diversity_threshold, seed=seed,
+                              blend_alpha=blend_alpha, mutation_sigma=mutation_sigma)
+        super().__init__(space, seed)
+        self.maximize = bool(maximize)
+        self.population_size = int(population_size)
+        self.generations = int(generations)
+        self.selection = selection
+        self.tournament_size = int(tournament_size)
+        self.crossover_prob = float(crossover_prob)
+        self.mutation_prob = float(mutation_prob)
+        self.elite_size = int(elite_size)
+        self.patience = patience
+        self.target = None if target is None else float(target)
+        self.max_time = None if max_time is None else float(max_time)
+        self.diversity_threshold = diversity_threshold
+        self.blend_alpha = float(blend_alpha)
+        self.mutation_sigma = float(mutation_sigma)
+
+        self._names = space.names
+        self._dims: list[Dimension] = [space[n] for n in self._names]
+        self._num = [j for j, d in enumerate(self._dims) if not isinstance(d, Cat)]
+        self._cat = [j for j, d in enumerate(self._dims) if isinstance(d, Cat)]
+        self._cat_up = [len(self._dims[j].choices) - 1 for j in self._cat]  # type: ignore[attr-defined]
+        self._indpb = 1.0 / len(self._dims)
+        self._cls = _individual_class(self.maximize)
+        # DEAP's operators draw from this generator (lent as the global ``random``); seeded from ``self.rng``
+        self._random = random.Random(int(self.rng.integers(2**62)))
+
+        self.toolbox = base.Toolbox()
+        self.toolbox.register("mate", self._mate)
+        self.toolbox.register("mutate", self._mutate)
+        self.toolbox.register("select", self._select)
+
+        self._known: dict[str, tuple[float | None, TrialState]] = {}
+        self._seen: set[str] = set()  # points at earlier positions of this run (for n_cached)
+        self._population: list[Any] | None = None
+        self._populations: list[list[dict[str, Any]]] = []
+        self._generation = 0
+        self._handed = 0
+        self._stats: list[dict[str, Any]] = []
+        self._best: float | None = None
+        self._stale = 0
+        self._warned = False
+        self._t0: float | None = None
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, params: dict[str, Any]) -> list[float]:
+        """The genotype of a point: unit values for numeric dimensions, category indices for ``Cat``."""
+        out = []
+        for n, d in zip(self._names, self._dims):
+            out.append(float(d.index(params[n])) if isinstance(d, Cat) else float(d.to_unit(params[n])))
+        return out
+
+    def decode(self, genes: Sequence[float]) -> dict[str, Any]:
+        """The legal point nearest to a genotype (clipped, rounded to steps, category index rounded)."""
+        out: dict[str, Any] = {}
+        for n, d, g in zip(self._names, self._dims, genes):
+            if isinstance(d, Cat):
+                out[n] = d.choices[min(len(d.choices) - 1, max(0, int(round(float(g)))))]
+            else:
+                out[n] = d.from_unit(min(1.0, max(0.0, float(g))))
+        return out
+
+    def individual(self, params: dict[str, Any]) -> Any:
+        """A DEAP individual (``creator.BtoIndividualMax``/``Min``) for a point, with ``.params`` set."""
+        ind = self._cls(self.encode(params))
+        ind.params = dict(params)
+        return ind
+
+    def _legalise(self, ind: Any) -> None:
+        """Snap every gene to a legal value and refresh ``ind.params`` (the genotype equals its encoding)."""
+        params = self.decode(ind)
+        ind[:] = self.encode(params)
+        ind.params = params
+        del ind.fitness.values
+
+    # ------------------------------------------------------------------ DEAP operators (run inside _lend_random)
+    def _mate(self, a: Any, b: Any) -> tuple[Any, Any]:
+        if self._num:
+            xa, xb = [a[j] for j in self._num], [b[j] for j in self._num]
+            tools.cxBlend(xa, xb, alpha=self.blend_alpha)
+            for j, u, v in zip(self._num, xa, xb):
+                a[j], b[j] = u, v
+        if self._cat:
+            ca, cb = [a[j] for j in self._cat], [b[j] for j in self._cat]
+            tools.cxUniform(ca, cb, indpb=0.5)
+            for j, u, v in zip(self._cat, ca, cb):
+                a[j], b[j] = u, v
+        self._legalise(a)
+        self._legalise(b)
+        return a, b
+
+    def _mutate(self, ind: Any) -> tuple[Any]:
+        if self._num:
+            x = [ind[j] for j in self._num]
+            tools.mutGaussian(x, mu=0.0, sigma=self.mutation_sigma, indpb=self._indpb)
+            for j, u in zip(self._num, x):
+                ind[j] = u
+        if self._cat:
+            c = [int(ind[j]) for j in self._cat]
+            tools.mutUniformInt(c, low=[0] * len(c), up=self._cat_up, indpb=self._indpb)
+            for j, u in zip(self._cat, c):
+                ind[j] = float(u)
+        self._legalise(ind)
+        return (ind,)
+
+    def _select(self, population: Sequence[Any], k: int) -> list[int]:
+        fitness = [ind.fitness.wvalues[0] for ind in population]
+        return select(fitness, k, self.selection, self.tournament_size, self._random)
+
+    # ------------------------------------------------------------------ generations
+    def _initial(self) -> list[Any]:
+        pop: list[Any] = []
+        keys: set[str] = set()
+        for _ in range(self.population_size):
+            for _attempt in range(20):  # avoid duplicates where the space allows it
+                p = self.space.sample(self.rng)
+                if params_key(p) not in keys:
+                    break
+            ind = self.individual(p)
+            self._legalise(ind)
+            keys.add(params_key(ind.params))
+            pop.append(ind)
+        return pop
+
+    def _start(self) -> None:
+        if self._population is None:
+            self._population = self._initial()
+            self._populations.append([dict(ind.params) for ind in self._population])
+
+    def _result(self, ind: Any) -> tuple[float | None, TrialState] | None:
+        return self._known.get(params_key(ind.params))
+
+    def _complete(self) -> bool:
+        assert self._population is not None
+        return all(self._result(ind) is not None for ind in self._population)
+
+    def _finish(self) -> None:
+        """Give the (complete) current generation its fitness, by position, and record its statistics once."""
+        assert self._population is not None
+        if len(self._stats) > self._generation:
+            return
+        worst = -math.inf if self.maximize else math.inf
+        values: list[float] = []
+        n_evaluated = n_cached = n_failed = 0
+        for ind in self._population:
+            value, state = self._result(ind)  # type: ignore[misc]
+            ok = state is TrialState.COMPLETE and value is not None and math.isfinite(value)
+            ind.fitness.values = (float(value) if ok else worst,)
+            if ok:
+                values.append(float(value))
+            key = params_key(ind.params)
+            if key in self._seen:
+                n_cached += 1
+            else:
+                self._seen.add(key)
+                if state is TrialState.INFEASIBLE:
+                    n_failed += 1
+                else:
+                    n_evaluated += 1  # a backtest ran (complete, failed or pruned)
+                    n_failed += 0 if ok else 1
+        best = (max(values) if self.maximize else min(values)) if values else None
+        if best is not None and (self._best is None or (best > self._best if self.maximize else best < self._best)):
+            self._best, self._stale = best, 0
+        elif self._stats:
+            self._stale += 1
+        div = diversity(self._population, self._dims)
+        self._stats.append({
+            "generation": self._generation,
+            "best": math.nan if best is None else best,
+            "mean": float(np.mean(values)) if values else math.nan,
+            "std": float(np.std(values)) if values else math.nan,
+            "diversity": div,
+            "n_evaluated": n_evaluated,
+            "n_cached": n_cached,
+            "n_failed": n_failed,
+            "best_so_far": math.nan if self._best is None else self._best,
+        })
+        if self.diversity_threshold and div < self.diversity_threshold and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"genetic search: population diversity {div:.3g} fell below diversity_threshold="
+                f"{self.diversity_threshold} at generation {self._generation}; the population has converged and "
+                "mostly repeats points already evaluated. To keep exploring raise mutation_prob, lower "
+                "tournament_size or elite_size, use selection='rank', or grow population_size; to stop such runs "
+                "early pass patience=...", UserWarning, stacklevel=4)
+
+    def _stop_check(self, with_time: bool) -> str | None:
+        """The reason to stop after the last finished generation, if any."""
+        if self.target is not None and self._best is not None and (
+                self._best >= self.target if self.maximize else self._best <= self.target):
+            return "target"
+        if len(self._stats) >= self.generations:
+            return "generations"
+        if self.patience is not None and self._stale >= self.patience:
+            return "patience"
+        if with_time and self.max_time is not None and self._t0 is not None and (
+                time.monotonic() - self._t0 >= self.max_time):
+            return "max_time"
+        return None
+
+    def _advance(self) -> None:
+        """Breed the next generation from the finished current one."""
+        pop = self._population
+        assert pop is not None
+        with _lend_random(self._random):
+            elites = self._elites(pop)
+            parents = self.toolbox.select(pop, self.population_size - len(elites))
+            children = [self.toolbox.clone(pop[i]) for i in parents]
+            for a, b in zip(children[::2], children[1::2]):
+                if random.random() < self.crossover_prob:
+                    self.toolbox.mate(a, b)
+            for c in children:
+                if random.random() < self.mutation_prob:
+                    self.toolbox.mutate(c)
+        self._population = [self.toolbox.clone(e) for e in elites] + children
+        self._generation += 1
+        self._handed = 0
+        self._populations.append([dict(ind.params) for ind in self._population])
+
+    def _elites(self, pop: Sequence[Any]) -> list[Any]:
+        """The ``elite_size`` best distinct individuals that completed (ties: earlier position first)."""
+        if self.elite_size == 0:
+            return []
+        order = sorted((i for i, ind in enumerate(pop) if math.isfinite(ind.fitness.wvalues[0])),
+                       key=lambda i: -pop[i].fitness.wvalues[0])
+        out: list[Any] = []
+        keys: set[str] = set()
+        for i in order:
+            key = params_key(pop[i].params)
+            if key not in keys:
+                keys.add(key)
+                out.append(pop[i])
+            if len(out) == self.elite_size:
+                break
+        return out
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self, n: int = 1) -> list[dict[str, Any]]:
+        """Up to ``n`` individuals of the current generation not yet handed out; ``[]`` once stopped.
+
+        Raises:
+            RuntimeError: the current generation is fully handed out but some of its results are missing
+                (the search must run in batch mode, one generation per round).
+        """
+        if self.stop_reason:
+            return []
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        self._start()
+        assert self._population is not None
+        while True:
+            if self._handed < len(self._population):
+                chunk = self._population[self._handed:self._handed + max(0, n)]
+                self._handed += len(chunk)
+                return [dict(ind.params) for ind in chunk]
+            if not self._complete():
+                missing = sum(self._result(ind) is None for ind in self._population)
+                raise RuntimeError(
+                    f"GeneticSearch.ask: {missing} individuals of generation {self._generation} have no result yet; "
+                    "a genetic search runs one generation per round: use Study.optimize(..., "
+                    "batch_size=population_size)")
+            self._finish()
+            reason = self._stop_check(with_time=True)
+            if reason:
+                self.stop_reason = reason
+                return []
+            self._advance()
+
+    def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
+        """Record the result of a point; every individual at that point (any generation) gets it."""
+        self._known[params_key(params)] = (None if value is None else float(value), TrialState(state))
+
+    # ------------------------------------------------------------------ results
+    @property
+    def generation(self) -> int:
+        """Index of the generation being handed out (0 is the initial random population)."""
+        return self._generation
+
+    @property
+    def populations(self) -> list[list[dict[str, Any]]]:
+        """The parameters of every generation so far, by position (elites first from generation 1 on)."""
+        return [[dict(p) for p in gen] for gen in self._populations]
+
+    def _catch_up(self) -> None:
+        """Finish every generation whose results are all known (e.g. a study reopened from storage)."""
+        if self.stop_reason is None and self._population is None and self._known:
+            self._start()
+        while self._population is not None and self._complete():
+            self._finish()
+            if self.stop_reason or self._stop_check(with_time=False):
+                break
+            self._advance()
+
+    def generations_frame(self) -> pd.DataFrame:
+        """One row per finished generation.
+
+        Columns: ``generation``; ``best``, ``mean``, ``std`` of the objective over the individuals that
+        completed; ``diversity`` (see :func:`diversity`); ``n_evaluated`` (new points: backtests run for this
+        generation), ``n_cached`` (individuals whose point was already evaluated earlier in this run: elites,
+        duplicates, revisits, all served from the study's cache), ``n_failed`` (new points that failed or were
+        infeasible) and ``best_so_far``. A generation cut short by the study's budget is not listed.
+        """
+        self._catch_up()
+        cols = ["generation", "best", "mean", "std", "diversity", "n_evaluated", "n_cached", "n_failed",
+                "best_so_far"]
+        return pd.DataFrame(self._stats, columns=cols)
