@@ -25,12 +25,13 @@ from .objective import BUILTIN_METRICS, Objective
 from .space import Cat, Int, Real, Space
 from .study import Study
 from .trial import Trial, TrialState, Window
+from .walkforward import WalkForward
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "BUILTIN_METRICS", "Trial", "TrialState",
-    "Window", "analyzers", "datasets", "BtOptimizeError", "SpaceError", "ObjectiveError", "DataError",
+    "Window", "WalkForward", "analyzers", "datasets", "BtOptimizeError", "SpaceError", "ObjectiveError", "DataError",
     "StorageError", "StudyMismatchError", "PicklingError", "AllTrialsFailedError", "__version__",
 ]
 

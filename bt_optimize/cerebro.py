@@ -18,6 +18,7 @@ from .engine.executors import Executor, SerialExecutor, make_executor
 from .engine.worker import Payload, make_template, pack_template
 from .exceptions import PicklingError, SpaceError
 from .objective import Objective, analyzer_names
+from .robustness.sensitivity import SensitivityResult
 from .search.base import Search
 from .search.grid import GridSearch
 from .search.random import RandomSearch
@@ -25,6 +26,7 @@ from .space import Space, check_param_names
 from .storage import Storage, get_storage
 from .study import Study
 from .trial import Window
+from .walkforward import WalkForward
 
 __all__ = ["Cerebro"]
 
@@ -245,7 +247,9 @@ class Cerebro(bt.Cerebro):
                        seed: int | None = None, initial_points: list[dict[str, Any]] | None = None,
                        initial_values: list[float | None] | None = None, acquisition: str = "auto",
                        refine: float = 0.0, patience: int | None = None, tol: float = 0.0,
-                       n_initial_points: int | None = None, objective: Any = "sharpe_ratio",
+                       n_initial_points: int | None = None, fidelity: float | None = None,
+                       promote_quantile: float = 0.6, fidelity_warmup: int | None = None, cv: int | None = None,
+                       objective: Any = "sharpe_ratio",
                        maximize: bool | None = None, constraint: Constraint | None = None,
                        storage: str | Path | Storage | None = None, study_name: str | None = None,
                        progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
@@ -275,6 +279,23 @@ class Cerebro(bt.Cerebro):
             tol: Smallest improvement that counts for ``patience``, in the objective's units.
             n_initial_points: Random/initial trials before the surrogate is used (default
                 ``max(2 * batch_size, min(10, 2 * n_params + 2))``).
+            fidelity: Optional share of the data (0 to 1) for a quick screen: every candidate first runs on the
+                most recent ``fidelity`` of the data (of ``window``); only a quick value above the
+                ``promote_quantile`` quantile of the quick values so far (the best so far always) is run on the
+                full data, the others end ``pruned`` with their quick value (``attr_fidelity``,
+                ``attr_quick_value``). Each candidate is one trial of ``n_trials`` whatever its stages; its
+                ``duration_s`` covers both runs. The best is always a full-fidelity result. See
+                :mod:`bt_optimize.engine.fidelity` and, for how the surrogate treats pruned points,
+                :mod:`bt_optimize.search.bayes`. The refinement pass runs at full fidelity.
+            promote_quantile: Quantile of the quick values seen so far that a quick value must beat (0.6: about the
+                best 40 % are promoted).
+            fidelity_warmup: Bars fed before the quick window to prime indicators (default: the largest ``Int``
+                value of the space, as periods are usually integer parameters, at most the quick window's length).
+            cv: Optional number of walk-forward folds (>= 2): each objective value is the mean over ``cv`` back-to-back
+                stretches of the data, each run with all the bars before it as history
+                (:func:`bt_optimize.engine.windows.expanding_folds`; about ``(cv + 1) / 2`` times the cost of one
+                run). ``attr_folds`` holds each trial's fold values; their spread (variance over ``cv``) becomes that
+                trial's observation noise in the surrogate.
             objective, maximize, constraint, storage, study_name, progress, window, keep_series, executor:
                 As in :meth:`optimize_grid`.
             **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands.
@@ -291,6 +312,7 @@ class Cerebro(bt.Cerebro):
             >>> study = cerebro.optimize_bayes(SmaCross, fast=bto.Int(2, 40), slow=bto.Int(20, 120, step=5),
             ...                                n_trials=40, batch_size=4, seed=1)  # doctest: +SKIP
         """
+        from .engine.fidelity import check_options, staged_executor
         from .search.bayes import BayesSearch, check_arguments
         from .search.refine import RefineSearch
 
@@ -307,6 +329,7 @@ class Cerebro(bt.Cerebro):
         n_main = n_trials - n_refine
         if n_main < 1:
             raise SpaceError(f"refine={refine!r} leaves no trial for the main loop of n_trials={n_trials}; lower it")
+        check_options(fidelity=fidelity, promote_quantile=promote_quantile, fidelity_warmup=fidelity_warmup, cv=cv)
         obj = objective if isinstance(objective, Objective) else Objective(objective, maximize)
         _, space = self._resolve(strategy, dict(params))
         try:
@@ -321,10 +344,146 @@ class Cerebro(bt.Cerebro):
                                 constraint=constraint, storage=storage, study_name=study_name, progress=progress,
                                 window=window, keep_series=keep_series, executor=executor)
         try:
-            study.optimize(search, ex, n_trials=n_main, batch_size=batch_size, user_attrs=search.attrs_for)
+            staged = dict(window=study.window, n_bars=len(study.payload.feeds[0]), space=study.space,
+                          stored=study.get_trials(), maximize=obj.maximize, cv=cv)
+            main_ex = staged_executor(ex, fidelity=fidelity, promote_quantile=promote_quantile,
+                                      fidelity_warmup=fidelity_warmup, **staged)
+            study.optimize(search, main_ex, n_trials=n_main, batch_size=batch_size, user_attrs=search.attrs_for)
             if n_refine and study.stop_reason != "interrupted":
                 polish = RefineSearch(study.space, seed, maximize=obj.maximize, constraint=constraint)
-                study.optimize(polish, ex, n_trials=n_trials, batch_size=batch_size, user_attrs=polish.attrs_for)
+                study.optimize(polish, staged_executor(ex, **staged), n_trials=n_trials, batch_size=batch_size,
+                               user_attrs=polish.attrs_for)
             return study
         finally:
             ex.close()
+
+    def walk_forward(self, strategy: type | None = None, *, method: str = "random", train: Any = None,
+                     validation: Any = None, test: Any = None, step: Any = None, anchored: bool = False,
+                     warmup: int = 0, objective: Any = "sharpe_ratio", maximize: bool | None = None,
+                     select: str | None = None, top_k: int = 5, min_last_test: float = 0.5,
+                     storage: str | Path | Storage | None = None, study_name: str | None = None,
+                     progress: bool | None = None, executor: str | Executor | None = None,
+                     **kwargs: Any) -> WalkForward:
+        """Walk-forward optimization: search each train stretch, pick on validation, trade the unseen test stretch.
+
+        Windows, selection, the stitched out-of-sample curve, storage and diagnostics are described in
+        :mod:`bt_optimize.walkforward`. Windows run one after another; each window's trials run in parallel
+        through the executor (``maxcpus``).
+
+        Args:
+            strategy: The strategy class (``None``: the last ``optstrategy`` registration).
+            method: Search method of each window: ``"grid"``, ``"random"``, ``"bayes"``, ``"genetic"`` (any
+                ``optimize_<name>`` method); its options (``n_trials``, ``seed``, ``batch_size``, ...) go in
+                ``**kwargs``.
+            train: Train stretch: bars (``750``) or an offset (``"3Y"``, ``"6M"``, ``pd.DateOffset(years=2)``).
+            validation: Validation stretch after train (``None``: none).
+            test: Out-of-sample stretch after validation.
+            step: How far windows move; must equal ``test`` (the default): test stretches are back to back.
+            anchored: ``True``: every train stretch starts at the first usable bar (expanding windows).
+            warmup: Bars fed before every stretch to prime indicators (the data's first ``warmup`` bars are never
+                measured).
+            objective: As in :meth:`optimize_grid`.
+            maximize: Direction (default: natural for the metric).
+            select: ``"validation"`` (re-score the ``top_k`` best train candidates on validation and keep the
+                best there) or ``"train"`` (keep the train best); default: ``"validation"`` when there is a
+                validation stretch.
+            top_k: Train candidates re-scored on validation.
+            min_last_test: Keep a last window whose test stretch the data cuts short when it holds at least this
+                share of a full one.
+            storage: ``None`` (memory) or SQLite; every window's studies are stored under ``study_name`` and a
+                killed run resumes at the window and trial where it stopped.
+            study_name: Name of the walk-forward (default ``"<Strategy>-walk_forward-<method>"``); window ``i``'s
+                search is ``"<study_name>/w<i>"``.
+            progress: Progress bars for each window's search.
+            executor: ``"serial"``, ``"process"`` or an Executor (default by ``maxcpus``).
+            **kwargs: Options of ``optimize_<method>`` and the space (``fast=bto.Int(5, 50)``, ...).
+
+        Returns:
+            A :class:`~bt_optimize.walkforward.WalkForward` (``windows``, ``oos_equity``, ``oos_trades``,
+            ``summary``, ``plot()``).
+
+        Raises:
+            SpaceError: a bad method, option, selection, space or parameter name (before any backtest).
+            ObjectiveError: unknown objective (before any backtest).
+            DataError: bad window sizes, or data too short for one window; says how much is needed.
+            StudyMismatchError: the stored walk-forward of that name was set up differently.
+            AllTrialsFailedError: every trial of a window failed.
+
+        Example:
+            >>> wf = cerebro.walk_forward(SmaCross, method="grid", fast=range(5, 30, 5), slow=range(40, 120, 20),
+            ...                           train=500, validation=125, test=250, warmup=120)  # doctest: +SKIP
+            >>> wf.windows, wf.summary["verdict"]  # doctest: +SKIP
+        """
+        from .walkforward import prepare, run_walk_forward
+
+        strat, space, method_kw, obj, select, name, windows, dates, closes = prepare(
+            self, strategy, method=method, train=train, validation=validation, test=test, step=step,
+            anchored=anchored, warmup=warmup, objective=objective, maximize=maximize, select=select, top_k=top_k,
+            min_last_test=min_last_test, study_name=study_name, kwargs=kwargs)
+        store = get_storage(storage)
+        return run_walk_forward(self, strat, space, method=method, method_kwargs=method_kw, windows=windows,
+                                dates=dates, objective=obj, select=select, storage=store, study_name=name,
+                                top_k=top_k, progress=progress, executor=executor, closes=closes)
+
+    def sensitivity(self, strategy: type, base_params: dict[str, Any], *, n_points: int = 20,
+                    perturbation: float = 0.5, interactions: list[tuple[str, str]] | None = None,
+                    objective: Any = "sharpe_ratio", maximize: bool | None = None, n_bootstrap: int = 100,
+                    seed: int | None = 0, ranges: dict[str, Any] | None = None, params: list[str] | None = None,
+                    interaction_points: int | None = None, interaction_threshold: float = 0.1,
+                    window: Window | None = None, executor: str | Executor | None = None,
+                    **fixed: Any) -> SensitivityResult:
+        """How much the objective moves when each parameter moves around ``base_params``.
+
+        Every numeric parameter of ``base_params`` (or those named in ``params``) is swept one at a time over
+        ``n_points`` values within ±``perturbation`` of its base (clipped to ``ranges``; integers deduplicated),
+        the others held at their base; each requested pair is also run on a 2-D grid. The distinct points run
+        in parallel through the engine. Per parameter the result holds the sweep, the variance, max |gradient|
+        and max |curvature| on the normalised sweep, a stability score in [0, 1] with a bootstrap interval and
+        a class (robust > 0.8, sensitive <= 0.5); per pair the objective matrix and the cross-derivative
+        interaction strength. Definitions and assumptions: :mod:`bt_optimize.stats.sensitivity`; layout of the
+        sweeps: :mod:`bt_optimize.robustness.sensitivity`.
+
+        Args:
+            strategy: The strategy class.
+            base_params: The point to examine (e.g. ``study.best_params``).
+            n_points: Values per one-at-a-time sweep (at least 3).
+            perturbation: Half-width of each sweep as a fraction of the base, in (0, 1).
+            interactions: Pairs of swept parameters to run on a 2-D grid, e.g. ``[("fast", "slow")]``.
+            objective: Built-in metric, ``"analyzer_name[.path]"`` or module-level ``callable(strategy)``.
+            maximize: Direction (default: natural for the metric).
+            n_bootstrap: Bootstrap resamples for each score's interval (0: none).
+            seed: Seed of the bootstrap.
+            ranges: Explicit limits per parameter: ``(low, high)``, ``bto.Int`` (its step is used) or ``bto.Real``;
+                required for a parameter whose base is 0.
+            params: Names of the parameters to sweep (default: every numeric one in ``base_params``).
+            interaction_points: Values per axis of the interaction grids (default ``min(n_points, 9)``).
+            interaction_threshold: Strength above which a pair counts as interacting.
+            window: Optional :class:`~bt_optimize.Window` of the data to measure on.
+            executor: ``"serial"``, ``"process"`` or an Executor (default by ``maxcpus``).
+            **fixed: Other strategy parameters, held constant and not swept.
+
+        Returns:
+            A :class:`~bt_optimize.robustness.SensitivityResult` (``results``, ``interactions``, ``report()``,
+            ``plot(param)``, ``plot_interaction(a, b)``).
+
+        Raises:
+            SpaceError: an invalid argument or parameter name (before any backtest).
+            ObjectiveError: an unknown objective (before any backtest), or no finite objective at the base.
+            AllTrialsFailedError: every backtest failed.
+
+        Example:
+            >>> sens = cerebro.sensitivity(SmaCross, base_params=study.best_params, n_points=20, perturbation=0.5,
+            ...                            interactions=[("fast", "slow")], seed=0)  # doctest: +SKIP
+            >>> print(sens.report())  # doctest: +SKIP
+        """
+        from .robustness.sensitivity import plan_sensitivity, run_sensitivity
+
+        plan = plan_sensitivity(strategy, base_params, n_points=n_points, perturbation=perturbation,
+                                interactions=interactions, params=params, ranges=ranges,
+                                interaction_points=interaction_points, n_bootstrap=n_bootstrap, seed=seed,
+                                interaction_threshold=interaction_threshold, fixed=fixed)
+        obj = objective if isinstance(objective, Objective) else Objective(objective, maximize)
+        obj.validate(analyzer_names(self.analyzers))
+        if window is not None and not isinstance(window, Window):
+            raise SpaceError(f"window={window!r}: pass a bto.Window(start, end, warmup)")
+        return run_sensitivity(self, plan, obj, window=window, executor=executor)

@@ -120,7 +120,7 @@ class Study:
         """
         self.search = search
         for t in self.get_trials():
-            search.tell(t.params, t.value if t.state in (TrialState.COMPLETE, TrialState.PRUNED) else None, t.state)
+            search.tell_trial(t)
         pending: dict[int, tuple[TrialSpec, dict[str, Any]]] = {}
         pending_keys: set[str] = set()
         infeasible_run = [0]
@@ -150,7 +150,7 @@ class Study:
                     if key in self._cache or key in pending_keys:
                         hit = self._cache.get(key)
                         if hit is not None:
-                            search.tell(p, hit.value if hit.state is TrialState.COMPLETE else None, hit.state)
+                            search.tell_trial(hit)
                         continue
                     if self.constraint is not None:
                         try:
@@ -184,7 +184,7 @@ class Study:
                     spec, attrs = pending.pop(res["number"])
                     pending_keys.discard(_key(spec.params, spec.window))
                     t = self._record(self._to_trial(spec, res, attrs))
-                    search.tell(t.params, t.value if t.state is TrialState.COMPLETE else None, t.state)
+                    search.tell_trial(t)
                     if bar is not None:
                         bar.update(1)
                         bar.set_postfix_str(self._postfix(), refresh=False)
@@ -222,8 +222,8 @@ class Study:
     def _to_trial(self, spec: TrialSpec, res: dict[str, Any], attrs: dict[str, Any]) -> Trial:
         return Trial(number=spec.number, state=TrialState(res["state"]), params=dict(spec.params),
                      value=res.get("value"), metrics=res.get("metrics") or {}, analysis=res.get("analysis") or {},
-                     error=res.get("error"), duration_s=float(res.get("duration_s") or 0.0), window=spec.window,
-                     user_attrs=attrs)
+                     error=res.get("error"), duration_s=float(res.get("duration_s") or 0.0),
+                     window=res.get("window") or spec.window, user_attrs={**attrs, **(res.get("user_attrs") or {})})
 
     def _progress_bar(self, n_trials: int | None, search: Search) -> Any:
         if not self.progress:

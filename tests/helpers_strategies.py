@@ -91,3 +91,31 @@ def nan_when_fast_20(strategy: bt.Strategy) -> float:
     if strategy.p.fast == 20:
         return float("nan")
     return float(strategy.broker.getvalue())
+
+
+class SmaTrend(bt.Strategy):
+    """Long when the close is above its ``period``-bar simple moving average, short when below.
+
+    It holds a position from the first bar on which the average exists (orders are placed on that bar and fill at
+    the next open), so it shows whether warmup bars primed the average before a measured stretch.
+    ``order_target_percent`` goes through ``buy``/``sell``, so windowed runs gate it like any order.
+    """
+
+    params = (("period", 200), ("percent", 0.9))
+
+    def __init__(self) -> None:
+        self.sma = bt.indicators.SimpleMovingAverage(self.data.close, period=self.p.period)
+        self.pending = None
+
+    def notify_order(self, order: bt.Order) -> None:
+        if order.status not in (order.Submitted, order.Accepted) and self.pending is not None \
+                and order.ref == self.pending.ref:
+            self.pending = None
+
+    def next(self) -> None:
+        if self.pending is not None:
+            return
+        want = 1 if self.data.close[0] > self.sma[0] else -1
+        have = (self.position.size > 0) - (self.position.size < 0)
+        if want != have:
+            self.pending = self.order_target_percent(target=want * self.p.percent)

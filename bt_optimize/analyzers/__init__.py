@@ -10,3 +10,10 @@ try:  # the Monte Carlo analyzer lives in its own module
     __all__.append("MonteCarlo")
 except ImportError:  # pragma: no cover - only while the module is absent
     pass
+
+try:  # the noise-infusion analyzer lives in its own module
+    from .noise import NoiseInfusion  # noqa: F401
+
+    __all__.append("NoiseInfusion")
+except ImportError:  # pragma: no cover - only while the module is absent
+    pass

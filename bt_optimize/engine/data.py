@@ -19,7 +19,8 @@ import numpy as np
 from ..exceptions import DataError
 from ..trial import Window
 
-__all__ = ["FeedSnapshot", "snapshot_feeds", "slice_feeds", "build_feed", "ArrayFeed"]
+__all__ = ["FeedSnapshot", "snapshot_feeds", "slice_feeds", "build_feed", "ArrayFeed", "perturb_snapshot",
+           "perturb_feeds"]
 
 _STANDARD_LINES = ("close", "low", "high", "open", "volume", "openinterest", "datetime")
 _META_PARAMS = ("sessionstart", "sessionend", "tz", "calendar")
@@ -187,3 +188,35 @@ def build_feed(snap: FeedSnapshot) -> bt.feeds.DataBase:
     cls = _feed_class(tuple(snap.lines))
     kwargs = {k: v for k, v in snap.params.items() if v is not None}
     return cls(arrays=snap.lines, name=snap.name, timeframe=snap.timeframe, compression=snap.compression, **kwargs)
+
+
+def perturb_snapshot(snap: FeedSnapshot, model: str, std_pct: float, rng: np.random.Generator) -> FeedSnapshot:
+    """A noisy copy of ``snap`` (same bars, times and settings); the input is not modified.
+
+    Open, high, low and close of each bar are multiplied by one factor drawn by ``model`` (``"gaussian"`` or
+    ``"bootstrap"``, see :mod:`bt_optimize.stats.noise`); afterwards high >= max(open, close),
+    low <= min(open, close) and volume >= 0 hold on every bar.
+
+    Raises:
+        DataError: the feed has no ``close`` line, or ``model``/``std_pct`` is invalid.
+    """
+    from ..stats.noise import perturb_ohlc
+
+    lines = {k: v for k, v in snap.lines.items() if k != "datetime"}
+    try:
+        noisy = perturb_ohlc(lines, model, std_pct, rng)
+    except ValueError as exc:
+        raise DataError(f"feed {snap.name or '(unnamed)'!r} cannot be perturbed: {exc}") from exc
+    noisy["datetime"] = snap.lines["datetime"]
+    return FeedSnapshot(snap.name, snap.timeframe, snap.compression, {k: noisy[k] for k in snap.lines},
+                        dict(snap.params))
+
+
+def perturb_feeds(feeds: list[FeedSnapshot], perturb: dict[str, Any]) -> list[FeedSnapshot]:
+    """Apply ``perturb`` (``{"model", "std_pct", "seed"}``) to every feed, in order, from one generator.
+
+    ``seed`` is anything ``numpy.random.default_rng`` accepts (an int or a list of ints); the same seed gives
+    the same noisy feeds in any process.
+    """
+    rng = np.random.default_rng(perturb["seed"])
+    return [perturb_snapshot(f, perturb["model"], float(perturb["std_pct"]), rng) for f in feeds]

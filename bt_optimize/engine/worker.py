@@ -12,7 +12,7 @@ import math
 import pickle
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import backtrader as bt
@@ -21,7 +21,7 @@ from ..analyzers.performance import Performance
 from ..exceptions import PicklingError
 from ..objective import Objective, to_plain
 from ..trial import TrialState, Window
-from .data import FeedSnapshot, build_feed, slice_feeds
+from .data import FeedSnapshot, build_feed, perturb_feeds, slice_feeds
 
 __all__ = ["TrialSpec", "Payload", "Runtime", "make_template", "pack_template", "windowed_strategy", "PERF_NAME"]
 
@@ -36,6 +36,13 @@ class TrialSpec:
     params: dict[str, Any]
     window: Window = field(default_factory=Window)
     keep_series: bool = False
+    #: Optional noise applied to the (sliced) feeds before the run: ``{"model", "std_pct", "seed"}``
+    #: (see :func:`bt_optimize.engine.data.perturb_feeds`); ``None`` runs on the data as it is.
+    perturb: dict[str, Any] | None = None
+    #: Optional folds (see :func:`bt_optimize.engine.windows.expanding_folds`): when given, the trial runs once per
+    #: fold window instead of ``window``; its value is the mean of the fold values, recorded in
+    #: ``user_attrs["folds"]``.
+    folds: tuple[Window, ...] = ()
 
 
 @dataclass
@@ -73,7 +80,9 @@ def make_template(cerebro: bt.Cerebro) -> bt.Cerebro:
     tpl.p = tpl.params
     tpl.p.writer = False
     tpl.p.maxcpus = 1
-    tpl._broker = copy.deepcopy(cerebro._broker)
+    # The broker points back at its Cerebro: map that reference to the template, or deepcopy would copy the
+    # whole Cerebro with its feeds (and fail on a feed whose file is open, as in a run without preload).
+    tpl._broker = copy.deepcopy(cerebro._broker, {id(cerebro): tpl})
     for attr in ("_bto_optreg",):
         tpl.__dict__.pop(attr, None)
     return tpl
@@ -175,6 +184,8 @@ class Runtime:
         cerebro = pickle.loads(p.template) if isinstance(p.template, bytes) else copy.deepcopy(p.template)
         cerebro._dataid = itertools.count(1)  # rebuilt feeds get the ids 1, 2, ... as in the user's own run
         feeds, gate = self._slice(spec.window)
+        if spec.perturb is not None:
+            feeds = perturb_feeds(feeds, spec.perturb)
         for snap in feeds:
             cerebro.adddata(build_feed(snap), name=snap.name or None)
         strat = p.strategy
@@ -186,8 +197,40 @@ class Runtime:
         cerebro.addanalyzer(Performance, _name=PERF_NAME, keep_series=spec.keep_series, **p.perf_kwargs)
         return cerebro
 
+    def run_folds(self, spec: TrialSpec) -> tuple[dict[str, Any], Any]:
+        """Run ``spec`` once per fold window; the value is the mean of the fold values.
+
+        The result holds ``user_attrs["folds"]`` (the fold values, in fold order), the built-in metrics averaged
+        over the folds (a metric missing in a fold is left out of its mean), the analyzers of the last fold and
+        the summed duration. The first fold that does not complete decides the outcome (its state, its error
+        prefixed with the fold), and the remaining folds are not run.
+        """
+        t0 = time.perf_counter()
+        values: list[float] = []
+        metrics: list[dict[str, Any]] = []
+        res: dict[str, Any] = {}
+        strat = None
+        for i, w in enumerate(spec.folds):
+            res, strat = self.run(replace(spec, window=w, folds=()))
+            if res["state"] != TrialState.COMPLETE.value:
+                res["error"] = f"fold {i + 1} of {len(spec.folds)} ({w}): {res['error']}"
+                res["duration_s"] = time.perf_counter() - t0
+                return res, None
+            values.append(float(res["value"]))
+            metrics.append(res["metrics"])
+        mean: dict[str, Any] = dict(metrics[-1])
+        for k in mean:
+            xs = [m[k] for m in metrics if isinstance(m.get(k), (int, float)) and math.isfinite(m[k])]
+            if xs and isinstance(mean[k], (int, float, type(None))):
+                mean[k] = sum(xs) / len(xs)
+        res.update(value=sum(values) / len(values), metrics=mean, user_attrs={"folds": values},
+                   duration_s=time.perf_counter() - t0)
+        return res, strat
+
     def run(self, spec: TrialSpec) -> tuple[dict[str, Any], Any]:
         """Run one trial; returns the plain result and the strategy (``None`` when skipped or failed)."""
+        if spec.folds:
+            return self.run_folds(spec)
         t0 = time.perf_counter()
         res: dict[str, Any] = {"number": spec.number, "value": None, "metrics": {}, "analysis": {}, "error": None}
         strat = None

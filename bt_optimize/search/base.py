@@ -1,8 +1,9 @@
 """The ask/tell interface every search algorithm implements.
 
 Lifecycle: the study creates a search over a :class:`~bt_optimize.space.Space`, then repeatedly calls
-``ask(n)`` for up to ``n`` new points, runs them, and calls ``tell(params, value, state)`` for each result
-(including results served from cache and trials restored from storage when a study resumes). ``ask``
+``ask(n)`` for up to ``n`` new points, runs them, and calls ``tell_trial(trial)`` (by default
+``tell(params, value, state)``) for each result (including results served from cache and trials restored from
+storage when a study resumes). ``ask``
 returns fewer points than asked, or none, when the search is exhausted. Algorithms never run backtests and
 never touch storage; ``state()``/``restore()`` let a study save and reload what cannot be derived from the
 trials and the seed.
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..space import Space
-from ..trial import TrialState
+from ..trial import Trial, TrialState
 
 __all__ = ["Search"]
 
@@ -42,7 +43,17 @@ class Search:
         raise NotImplementedError
 
     def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
-        """Report the outcome of a point (``value`` is ``None`` unless the trial completed)."""
+        """Report the outcome of a point (``value`` is ``None`` unless the trial completed or was pruned)."""
+
+    def tell_trial(self, trial: Trial) -> None:
+        """Report a recorded trial; the study calls this for every result, cached and resumed ones included.
+
+        The default passes ``tell(params, value, state)``, with ``value`` set for complete and pruned trials (a
+        pruned trial's value was measured at low fidelity) and ``None`` otherwise. Algorithms that use more of the
+        record (``user_attrs`` such as ``fidelity`` or ``folds``) override this.
+        """
+        ok = trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        self.tell(dict(trial.params), trial.value if ok else None, trial.state)
 
     @property
     def exhausted(self) -> bool:

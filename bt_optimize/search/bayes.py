@@ -1,28 +1,50 @@
 """Bayesian optimisation with a Gaussian-process surrogate: cheap batches, adaptive acquisition, no duplicates.
 
 This is the only module of bt_optimize that imports scikit-optimize. It borrows skopt's dimension transforms
-(``normalize_dimensions``) and its tuned GP (``cook_estimator("GP")``: a constant times a Matern-5/2 kernel with a
-length scale per transformed dimension, plus fitted Gaussian noise), and does the rest itself:
+(``normalize_dimensions``: ``[0, 1]`` per numeric dimension, log dimensions in log space, one-hot categoricals) and
+its choice of kernel (a constant times a Matern-5/2 with one length scale per transformed column, plus Gaussian
+noise), and does the rest itself, because doing it the generic way is what makes batches slow:
 
-- **Cheap batches.** The GP hyperparameters are fitted once per round. The points of a batch are then chosen one
-  after the other, each time conditioning the posterior on the points already chosen (and on any point still
-  running) with the *fixed* kernel and a constant lie (the best value seen: skopt's ``"cl_min"``). Conditioning is a
-  Cholesky update of at most a few hundred rows, so a round of four costs one fit plus milliseconds, where skopt's
-  ``Optimizer.ask(n_points=4)`` refits the kernel hyperparameters for every lie. See ``docs/benchmarks_bayes.md``.
-- **Acquisition over a candidate set.** The acquisition is maximised over ``n_candidates`` random points plus local
-  perturbations of the best points; in a discrete space with few points left, over every point not yet seen.
+- **The surrogate** (:class:`_GP`) is fitted by maximising the marginal likelihood with an analytic gradient
+  (L-BFGS-B, two starts: the previous fit and a default). The hyperparameters are refitted when the number of
+  told points has grown by :data:`REFIT_GROWTH` since the last fit and kept in between; every round still
+  conditions on every point told. Training points are sorted canonically, so the fit does not depend on the order
+  in which parallel results arrived.
+- **Cheap batches.** The points of a batch are chosen one after the other, each time conditioning the posterior on
+  the points already chosen (and on any point still running) with the *fixed* kernel and a constant lie (the best
+  value seen: skopt's ``"cl_min"``). Conditioning is a rank-one update of the candidates' posterior, so a round of
+  four costs one Cholesky factorisation plus a few matrix-vector products, where skopt's
+  ``Optimizer.ask(n_points=4)`` refits the kernel hyperparameters for every lie.
+  See ``docs/benchmarks_search.md``.
+- **Acquisition over a candidate set.** The acquisition is maximised over every point of a finite space not yet
+  seen (up to ``4 * n_candidates`` points), else over ``n_candidates`` random points plus local perturbations of
+  the best points.
 - **No duplicates.** A point already told or proposed is never proposed again (keys from
-  :func:`~bt_optimize.space.params_key`): when the acquisition's best is taken, the next best candidate is used.
-  A finite space is exhausted when every point has been proposed.
-- **Failed and infeasible points** (told with ``value=None``) enter the surrogate with the worst complete value
-  seen at fitting time, so proposals move away from them.
-- **Direction.** Values are minimised internally (negated when ``maximize``) and standardised before fitting;
-  ``xi`` and ``kappa`` are therefore in units of the standard deviation of the values seen.
+  :func:`~bt_optimize.space.params_key`). A finite space is exhausted when every point has been proposed.
+- **Output transform.** Values are minimised internally (negated when ``maximize``). With
+  ``output_transform="rank"`` (the default) they are replaced by normal scores of their ranks (ties share their
+  mean rank) before fitting, which tames the wide plateaus (a parameter set that never trades scores exactly 0)
+  and lone outliers of real strategy landscapes; ``"standard"`` only standardises them. ``xi`` and ``kappa`` are in
+  units of the transformed values (one standard deviation).
+- **Failed and infeasible points** (told with ``value=None``) enter the surrogate at the worst complete value
+  seen, so proposals move away from them.
+- **Observation noise per point.** A value told with ``noise_var`` (with ``cv=k`` folds: the variance of the fold
+  values divided by ``k``, i.e. the squared standard error of their mean) adds that variance, divided by the
+  variance of the values seen and floored at :data:`NOISE_FLOOR`, to the diagonal of the kernel at that point, on
+  top of the fitted noise common to all points (a heteroscedastic GP).
+- **Multi-fidelity** (``optimize_bayes(fidelity=...)``). The GP models the full-fidelity objective only. A point
+  pruned by the quick screen (state ``pruned``, its told value the quick value) enters as a pessimistic stand-in:
+  its quick value mapped to the full scale by a least-squares line through the promoted points (which have both
+  values; the slope is clipped at 0), but never better than the median full value, with the line's residual
+  variance as its own noise (at least :data:`PRUNED_NOISE_FLOOR`, in transformed units). Until three promoted
+  points exist, a pruned point stands at the median full value with noise 1. Quick values never count as
+  results: they cannot become the best value, move ``patience`` or the ``"auto"`` acquisition.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,29 +52,47 @@ from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
-from scipy.stats import norm
-from skopt.space import Categorical, Integer
-from skopt.space import Real as SkReal
-from skopt.utils import cook_estimator, normalize_dimensions
+from scipy.optimize import minimize
+from scipy.stats import norm, rankdata
 from threadpoolctl import threadpool_limits
 
 from ..exceptions import SpaceError
 from ..space import Cat, Int, Real, Space, params_key
-from ..trial import TrialState
+from ..trial import Trial, TrialState
 from .base import Search
-from .refine import perturb
 
 __all__ = ["BayesSearch", "Acquisition", "ACQUISITIONS", "AUTO_LADDER", "AUTO_START", "STALL_THRESHOLD",
-           "default_n_initial_points", "default_window"]
+           "OUTPUT_TRANSFORMS", "NOISE_FLOOR", "PRUNED_NOISE_FLOOR", "REFIT_GROWTH", "MAX_FIT_POINTS",
+           "default_n_initial_points",
+           "default_window", "fold_noise", "check_arguments"]
 
 Constraint = Callable[[dict[str, Any]], bool]
 
 #: Accepted values of ``acquisition``.
 ACQUISITIONS = ("auto", "EI", "PI", "LCB", "gp_hedge")
 
+#: Accepted values of ``output_transform``.
+OUTPUT_TRANSFORMS = ("rank", "standard")
+
 #: Relative improvement (of the best value, as a share of the range of values seen) below which ``"auto"`` calls
 #: the last window stalled.
 STALL_THRESHOLD = 0.01
+
+#: Smallest per-point noise variance (in units of the variance of the values seen) of a point told with
+#: ``noise_var``: a standard deviation of 3 % of the values' spread. Folds that agree exactly (e.g. a parameter set
+#: that never trades scores 0 in every fold) still leave the GP a little room.
+NOISE_FLOOR = 1e-3
+
+#: Smallest noise variance (transformed units) of a pruned point's stand-in value.
+PRUNED_NOISE_FLOOR = 0.05
+
+#: Largest number of points the kernel hyperparameters are fitted to (a seeded random subset beyond it); the
+#: posterior always conditions on every point.
+MAX_FIT_POINTS = 200
+
+#: The kernel hyperparameters are refitted once the number of told points has grown by this share since the last
+#: fit (and at the first round); in between, rounds reuse them and only condition on the new points.
+REFIT_GROWTH = 0.1
 
 
 @dataclass(frozen=True)
@@ -115,91 +155,286 @@ def default_window(batch_size: int) -> int:
     return max(5, 2 * batch_size)
 
 
-class _Encoder:
-    """Maps points of a :class:`Space` to skopt's transformed (``[0, 1]``, one-hot) representation.
+def fold_noise(folds: Sequence[float] | None) -> float | None:
+    """Observation noise variance of a mean over folds: ``var(folds, ddof=1) / k`` (``None`` for fewer than 2)."""
+    if folds is None or len(folds) < 2:
+        return None
+    xs = np.asarray(folds, dtype=float)
+    if not np.all(np.isfinite(xs)):
+        return None
+    return float(xs.var(ddof=1) / len(xs))
 
-    Fixed dimensions (one value) are left out. Stepped ``Int``/``Real`` become skopt ``Integer`` over their step
-    indices, log dimensions keep a log-uniform prior (so the GP sees them in log space), ``Cat`` becomes a
-    ``Categorical`` over choice indices (one-hot when it has more than two choices).
+
+class _Encoder:
+    """Vectorised encoding of the points of a :class:`Space` into ``[0, 1]`` columns for the GP.
+
+    The encoding is scikit-optimize's (``skopt.utils.normalize_dimensions``; the tests check they agree), computed
+    on whole arrays at once. Each free dimension (fixed ones, with one value, are left out) has a *row value*: the
+    value itself for ``Int`` (step 1) and continuous ``Real``, the step index for stepped ``Int``/``Real``, the
+    choice index for ``Cat``. Numeric row values are scaled to ``[0, 1]`` (log dimensions in log space); a ``Cat``
+    with two choices is one 0/1 column, with more it is one-hot.
     """
 
     def __init__(self, space: Space) -> None:
         self.space = space
         self.names = [n for n in space.names if space[n].cardinality != 1]
-        dims: list[Any] = []
-        for n in self.names:
-            d = space[n]
+        self.fixed = {n: space[n].grid()[0] for n in space.names if space[n].cardinality == 1}
+        # per free dimension: (kind, lo, hi, log, width); kind in "int", "real", "cat"
+        self.specs: list[tuple[str, float, float, bool, int]] = []
+        self._grids: dict[int, list[Any]] = {}
+        for j, n in enumerate(self.names):
+            d = self.space[n]
             if isinstance(d, Cat):
-                dims.append(Categorical(list(range(len(d.choices)))))
-            elif isinstance(d, Int) and d.step == 1:
-                dims.append(Integer(d.low, d.high, prior="log-uniform" if d.log else "uniform"))
-            elif isinstance(d, Real) and d.step is None:
-                dims.append(SkReal(d.low, d.high, prior="log-uniform" if d.log else "uniform"))
+                k = len(d.choices)
+                self.specs.append(("cat", 0.0, k - 1.0, False, 1 if k == 2 else k))
+            elif (isinstance(d, Int) and d.step == 1) or (isinstance(d, Real) and d.step is None):
+                self.specs.append(("int" if isinstance(d, Int) else "real", float(d.low), float(d.high), d.log, 1))
             else:
-                dims.append(Integer(0, int(d.cardinality) - 1))
-        self.sk = normalize_dimensions(dims) if dims else None
+                self.specs.append(("int", 0.0, float(d.cardinality) - 1.0, False, 1))
+                if isinstance(d, Real):
+                    self._grids[j] = d.grid()
+        self.width = sum(s[-1] for s in self.specs)
 
-    def _row(self, p: Mapping[str, Any]) -> list[Any]:
-        row: list[Any] = []
-        for n in self.names:
-            d, v = self.space[n], p[n]
-            if isinstance(d, Cat):
-                row.append(d.index(v))
-            elif isinstance(d, Int):
-                row.append(int(v) if d.step == 1 else (int(v) - d.low) // d.step)
-            elif d.step is None:
-                row.append(float(v))
+    @property
+    def n_free(self) -> int:
+        return len(self.names)
+
+    def rows(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Row values of ``points``, shape ``(len(points), n_free)``."""
+        out = np.empty((len(points), len(self.names)))
+        for j, n in enumerate(self.names):
+            d = self.space[n]
+            for i, p in enumerate(points):
+                v = p[n]
+                if isinstance(d, Cat):
+                    out[i, j] = d.index(v)
+                elif isinstance(d, Int):
+                    out[i, j] = int(v) if d.step == 1 else (int(v) - d.low) // d.step
+                elif d.step is None:
+                    out[i, j] = float(v)
+                else:
+                    out[i, j] = round((float(v) - d.low) / d.step)
+        return out
+
+    def encode(self, R: np.ndarray) -> np.ndarray:
+        """The ``[0, 1]`` columns of row values ``R``."""
+        cols = []
+        for j, (kind, lo, hi, log, width) in enumerate(self.specs):
+            r = R[:, j]
+            if kind == "cat" and width > 1:
+                cols.append(np.eye(width)[r.astype(int)])
+                continue
+            if log:
+                u = (np.log(r) - math.log(lo)) / (math.log(hi) - math.log(lo))
             else:
-                row.append(int(round((float(v) - d.low) / d.step)))
-        return row
+                u = (r - lo) / (hi - lo)
+            cols.append(u[:, None])
+        return np.hstack(cols) if cols else np.zeros((len(R), 0))
 
     def transform(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """The transformed matrix of ``points`` (one row per point)."""
-        if self.sk is None:
-            return np.zeros((len(points), 0))
-        return np.asarray(self.sk.transform([self._row(p) for p in points]), dtype=float)
+        """The encoded matrix of ``points`` (one row per point)."""
+        return self.encode(self.rows(points))
+
+    def decode(self, U: np.ndarray) -> np.ndarray:
+        """The legal row values nearest to encoded rows ``U`` (clipped, rounded, one-hot by its largest entry)."""
+        out = np.empty((len(U), len(self.specs)))
+        c = 0
+        for j, (kind, lo, hi, log, width) in enumerate(self.specs):
+            block = U[:, c: c + width]
+            c += width
+            if kind == "cat" and width > 1:
+                out[:, j] = block.argmax(1)
+                continue
+            u = np.clip(block[:, 0], 0.0, 1.0)
+            r = np.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))) if log else lo + u * (hi - lo)
+            out[:, j] = np.clip(np.round(r) if kind in ("int", "cat") else r, lo, hi)
+        return out
+
+    def sample(self, rng: np.random.Generator, m: int) -> np.ndarray:
+        """``m`` random row values (uniform, or log-uniform for log dimensions)."""
+        out = np.empty((m, len(self.specs)))
+        for j, (kind, lo, hi, log, _) in enumerate(self.specs):
+            if kind in ("int", "cat") and not log:
+                out[:, j] = rng.integers(int(lo), int(hi) + 1, m)
+                continue
+            a, b = (lo - 0.4999, hi + 0.4999) if kind == "int" else (lo, hi)
+            x = np.exp(rng.uniform(math.log(a), math.log(b), m)) if log else rng.uniform(a, b, m)
+            out[:, j] = np.clip(np.round(x), lo, hi) if kind == "int" else x
+        return out
+
+    def point(self, row: np.ndarray) -> dict[str, Any]:
+        """The parameter dict of one row (plain Python values, fixed dimensions included)."""
+        out = dict(self.fixed)
+        for j, n in enumerate(self.names):
+            d, r = self.space[n], row[j]
+            if isinstance(d, Cat):
+                out[n] = d.choices[int(r)]
+            elif isinstance(d, Int):
+                out[n] = int(r) if d.step == 1 else d.low + int(r) * d.step
+            elif d.step is None:
+                out[n] = min(max(float(r), d.low), d.high)
+            else:
+                out[n] = self._grids[j][int(r)]
+        return {n: out[n] for n in self.space.names}
+
+    def grid_rows(self) -> np.ndarray:
+        """Row values of every point of a finite space."""
+        axes = [np.arange(int(lo), int(hi) + 1) for _kind, lo, hi, _log, _w in self.specs]
+        if not axes:
+            return np.zeros((1, 0))
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return np.column_stack([m.ravel() for m in mesh]).astype(float)
 
 
-class _Posterior:
-    """GP posterior with a fixed (already fitted) kernel; conditioning on one more point is cheap."""
+_SQRT5 = math.sqrt(5.0)
 
-    def __init__(self, kernel: Any, noise: float, X: np.ndarray, y: np.ndarray) -> None:
-        self.kernel, self.noise = kernel, noise
-        self.X, self.y = X, y
-        self.K = kernel(X) + noise * np.eye(len(X))
-        self.Xc: np.ndarray | None = None
-        self.C: np.ndarray | None = None
-        self.diag: np.ndarray | None = None
 
-    def set_candidates(self, Xc: np.ndarray) -> None:
-        self.Xc, self.C, self.diag = Xc, self.kernel(Xc, self.X), self.kernel.diag(Xc)
+def _matern(r2: np.ndarray, amp: float) -> np.ndarray:
+    """``amp * (1 + sqrt(5) r + 5/3 r^2) exp(-sqrt(5) r)`` of squared distances ``r2`` (overwritten)."""
+    np.maximum(r2, 0.0, out=r2)
+    r = np.sqrt(r2)
+    r *= _SQRT5  # sqrt(5) r
+    r2 *= 5.0 / 3.0
+    r2 += r
+    r2 += 1.0
+    np.negative(r, out=r)
+    np.exp(r, out=r)
+    r2 *= r
+    r2 *= amp
+    return r2
 
-    def add(self, x: np.ndarray, y: float) -> None:
-        x = x.reshape(1, -1)
-        k = self.kernel(self.X, x)
-        kxx = self.kernel(x) + self.noise
-        self.K = np.block([[self.K, k], [k.T, kxx]])
-        self.X = np.vstack([self.X, x])
-        self.y = np.append(self.y, y)
-        if self.Xc is not None:
-            self.C = np.hstack([self.C, self.kernel(self.Xc, x)])
 
-    def predict(self) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation at the candidates."""
-        jitter = 1e-10
+def _sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    d = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
+    return np.maximum(d, 0.0)
+
+
+class _GP:
+    """A zero-mean GP on transformed targets: ``amp * Matern52(ARD)`` + white noise + known per-point noise.
+
+    Hyperparameters (``theta``, all logarithms): amplitude, one length scale per column, white-noise variance.
+    """
+
+    AMP = (1e-2, 1e2)
+    LENGTH = (1e-2, 1e2)
+    NOISE = (1e-6, 1.0)
+
+    def __init__(self, theta: np.ndarray) -> None:
+        self.theta = np.asarray(theta, dtype=float)
+
+    @property
+    def amp(self) -> float:
+        return float(np.exp(self.theta[0]))
+
+    @property
+    def ls(self) -> np.ndarray:
+        return np.exp(self.theta[1:-1])
+
+    @property
+    def noise(self) -> float:
+        return float(np.exp(self.theta[-1]))
+
+    def kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """Noise-free covariance between the rows of ``A`` and ``B``."""
+        return _matern(_sqdist(A / self.ls, B / self.ls), self.amp)
+
+    @classmethod
+    def default_theta(cls, n_cols: int) -> np.ndarray:
+        return np.array([0.0] + [math.log(0.5)] * n_cols + [math.log(1e-2)])
+
+    @classmethod
+    def bounds(cls, n_cols: int) -> list[tuple[float, float]]:
+        b = [tuple(math.log(v) for v in cls.AMP)]
+        b += [tuple(math.log(v) for v in cls.LENGTH)] * n_cols
+        b += [tuple(math.log(v) for v in cls.NOISE)]
+        return b  # type: ignore[return-value]
+
+    @staticmethod
+    def nll(theta: np.ndarray, D: np.ndarray, y: np.ndarray, alpha: np.ndarray) -> tuple[float, np.ndarray]:
+        """Negative log marginal likelihood and its gradient in ``theta``.
+
+        ``D`` holds the squared differences per column, shape ``(n * n, n_cols)``.
+        """
+        n = len(y)
+        amp, ls2, noise = math.exp(theta[0]), np.exp(2 * theta[1:-1]), math.exp(theta[-1])
+        r2 = (D @ (1.0 / ls2)).reshape(n, n)
+        r = np.sqrt(r2)
+        e = np.exp(-_SQRT5 * r)
+        Kf = amp * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e
+        K = Kf + np.diag(noise + alpha)
+        try:
+            L = cholesky(K, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            return 1e25, np.zeros_like(theta)
+        a = cho_solve((L, True), y, check_finite=False)
+        f = 0.5 * float(y @ a) + float(np.log(np.diag(L)).sum()) + 0.5 * n * math.log(2 * math.pi)
+        W = np.outer(a, a) - cho_solve((L, True), np.eye(n), check_finite=False)
+        G = amp * (5.0 / 3.0) * (1.0 + _SQRT5 * r) * e
+        grad = np.empty_like(theta)
+        grad[0] = -0.5 * float((W * Kf).sum())
+        grad[1:-1] = -0.5 * ((W * G).ravel() @ D) / ls2
+        grad[-1] = -0.5 * float(np.trace(W)) * noise
+        return f, grad
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: np.ndarray, alpha: np.ndarray, starts: Sequence[np.ndarray]) -> _GP:
+        """Maximise the marginal likelihood from each start; keep the best."""
+        D = ((X[:, None, :] - X[None, :, :]) ** 2).reshape(len(X) * len(X), X.shape[1])
+        bounds = cls.bounds(X.shape[1])
+        best: tuple[float, np.ndarray] | None = None
+        for t0 in starts:
+            t0 = np.clip(t0, [b[0] for b in bounds], [b[1] for b in bounds])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = minimize(cls.nll, t0, args=(D, y, alpha), jac=True, method="L-BFGS-B", bounds=bounds,
+                               options={"maxiter": 200})
+            if best is None or res.fun < best[0]:
+                best = (float(res.fun), np.asarray(res.x))
+        assert best is not None
+        return cls(best[1])
+
+
+class _Batch:
+    """The posterior at a candidate set, conditioned one chosen point at a time (rank-one updates)."""
+
+    def __init__(self, gp: _GP, X: np.ndarray, y: np.ndarray, noise: np.ndarray, Xc: np.ndarray) -> None:
+        K = gp.kernel(X, X) + np.diag(noise)
+        jitter = 0.0
         while True:
             try:
-                L = cholesky(self.K + jitter * np.eye(len(self.K)), lower=True)
+                L = cholesky(K + jitter * np.eye(len(K)), lower=True, check_finite=False)
                 break
             except np.linalg.LinAlgError:
-                jitter *= 100
+                jitter = 1e-10 if jitter == 0.0 else jitter * 100
                 if jitter > 1.0:
                     raise
-        alpha = cho_solve((L, True), self.y)
-        mu = self.C @ alpha
-        v = solve_triangular(L, self.C.T, lower=True)
-        var = self.diag - np.einsum("ij,ij->j", v, v)
-        return mu, np.sqrt(np.maximum(var, 1e-12))
+        Kc = gp.kernel(Xc, X)
+        self.gp, self.Xc = gp, Xc
+        self.mu = Kc @ cho_solve((L, True), y, check_finite=False)
+        self.V = solve_triangular(L, Kc.T, lower=True, check_finite=False)
+        self.var = np.maximum(gp.amp - np.einsum("ij,ij->j", self.V, self.V), 1e-12)
+        self._us: list[np.ndarray] = []
+
+    @property
+    def sd(self) -> np.ndarray:
+        return np.sqrt(np.maximum(self.var, 1e-12))
+
+    def condition(self, j: int, value: float) -> None:
+        """Condition on candidate ``j`` having been observed (with the fitted noise) at ``value``."""
+        cov = self.gp.kernel(self.Xc, self.Xc[j: j + 1])[:, 0] - self.V.T @ self.V[:, j]
+        for u in self._us:
+            cov -= u * u[j]
+        denom = self.var[j] + self.gp.noise
+        self.mu = self.mu + cov * (value - self.mu[j]) / denom
+        u = cov / math.sqrt(denom)
+        self.var = np.maximum(self.var - u * u, 1e-12)
+        self._us.append(u)
+
+
+def _normal_scores(y: np.ndarray) -> np.ndarray:
+    """Ranks of ``y`` (ties averaged) mapped to standard-normal quantiles."""
+    ranks = rankdata(y, method="average")
+    return norm.ppf((ranks - 0.5) / len(y))
 
 
 class BayesSearch(Search):
@@ -207,7 +442,7 @@ class BayesSearch(Search):
 
     The first ``n_initial_points`` proposals are ``initial_points`` (in the order given) followed by seeded random
     points; later ones maximise the acquisition of a GP fitted to every told value. ``ask(n)`` returns a batch of
-    ``n`` distinct new points at the cost of one GP fit (see the module docstring).
+    ``n`` distinct new points at the cost of one posterior factorisation (see the module docstring).
 
     Acquisition ``"auto"`` (the default) adapts along :data:`AUTO_LADDER`: it starts with EI (``xi=0.01``) and,
     every ``batch_size`` trials after the initial design, compares the best value of the last ``window`` trials
@@ -221,10 +456,15 @@ class BayesSearch(Search):
     Every proposal's acquisition and parameters are kept; :meth:`attrs_for` returns them (pass it as
     ``user_attrs`` to :meth:`~bt_optimize.study.Study.optimize` to record them with the trials).
 
+    A resumed study tells its stored trials to a fresh search: the initial design, the rung of ``"auto"`` and the
+    generator of each round are derived from the seed and the told history, and the kernel hyperparameters are
+    refitted at the first round (an uninterrupted run may have kept older ones a little longer, so later proposals
+    can differ slightly; no point is ever proposed twice).
+
     Args:
         space: The space to search.
         seed: Seed of the initial design and of every round (rounds draw from a generator derived from ``seed`` and
-            the number of points told, so a resumed study continues as the uninterrupted one would).
+            the number of points told).
         maximize: Direction of the values told.
         acquisition: One of :data:`ACQUISITIONS`.
         batch_size: Points per round; sets the default initial design and window, and the adaptation period.
@@ -240,9 +480,12 @@ class BayesSearch(Search):
         window: Trials per window of ``"auto"`` (default :func:`default_window`).
         stall_threshold: Relative improvement below which ``"auto"`` calls a window stalled.
         n_candidates: Random candidates per round at which the acquisition is evaluated (plus local
-            perturbations of the best points).
+            perturbations of the best points); finite spaces of up to ``4 * n_candidates`` points use every point
+            not yet seen.
         constraint: Optional ``callable(params) -> bool``; candidates where it is false are not proposed (the study
             still checks every point).
+        output_transform: ``"rank"`` (normal scores of the ranks) or ``"standard"`` (standardised values); see the
+            module docstring.
 
     Raises:
         ValueError: an argument is out of range (the message names the fix).
@@ -265,7 +508,8 @@ class BayesSearch(Search):
                  initial_points: Sequence[Mapping[str, Any]] | None = None,
                  initial_values: Sequence[float | None] | None = None, patience: int | None = None,
                  tol: float = 0.0, window: int | None = None, stall_threshold: float = STALL_THRESHOLD,
-                 n_candidates: int = 2000, constraint: Constraint | None = None) -> None:
+                 n_candidates: int = 2000, constraint: Constraint | None = None,
+                 output_transform: str = "rank") -> None:
         super().__init__(space, seed)
         check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
                         patience=patience, tol=tol, window=window)
@@ -273,6 +517,8 @@ class BayesSearch(Search):
             raise ValueError(f"n_candidates={n_candidates!r}: give a whole number >= 10")
         if not (isinstance(stall_threshold, (int, float)) and stall_threshold >= 0):
             raise ValueError(f"stall_threshold={stall_threshold!r}: give a number >= 0")
+        if output_transform not in OUTPUT_TRANSFORMS:
+            raise ValueError(f"output_transform={output_transform!r}: use one of {', '.join(OUTPUT_TRANSFORMS)}")
         self.maximize = bool(maximize)
         self.acquisition = acquisition
         self.batch_size = batch_size
@@ -283,22 +529,32 @@ class BayesSearch(Search):
         self.stall_threshold = float(stall_threshold)
         self.n_candidates = n_candidates
         self.constraint = constraint
+        self.output_transform = output_transform
         self._sign = -1.0 if self.maximize else 1.0
         self._base = int(seed) if seed is not None else int(self.rng.integers(2**31))
         self._design_rng = np.random.default_rng([self._base, 0])
         self._enc = _Encoder(space)
         self._finite = space.is_finite
-        # told history, in tell order: (params, minimised value or None)
+        # told history, in tell order: params, minimised full-fidelity value (None: failed, infeasible or pruned),
+        # kind ("full", "fail", "infeasible", "pruned"), known noise variance (NaN: none), minimised quick value
         self._X: list[dict[str, Any]] = []
         self._y: list[float | None] = []
+        self._kind: list[str] = []
+        self._noise: list[float] = []
+        self._quick: list[float | None] = []
         self._seen: set[str] = set()
+        self._seen_rows: set[tuple[float, ...]] = set()
+        self._grid: tuple[np.ndarray, np.ndarray, dict[tuple[float, ...], int], np.ndarray | None] | None = None
         self._pending: dict[str, dict[str, Any]] = {}
         self._attrs: dict[str, dict[str, Any]] = {}
-        self._n_proposed_design = 0
         self._best: float | None = None
         self._since_best = 0
         self._hedge_gains = np.zeros(len(_HEDGE))
-        self._hedge_prev: list[np.ndarray] | None = None
+        self._hedge_prev: np.ndarray | None = None
+        self._gp: _GP | None = None
+        self._gp_n = 0
+        #: Seconds spent fitting and proposing in the last ``ask`` (for benchmarks).
+        self.last_ask_s = 0.0
         self._queue = self._initial(initial_points, initial_values)
 
     # ------------------------------------------------------------------ set-up
@@ -330,15 +586,39 @@ class BayesSearch(Search):
         return out
 
     # ------------------------------------------------------------------ tell
-    def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
-        """Record a result (``value=None``: failed or infeasible; it counts as the worst value seen)."""
+    def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE, *,
+             noise_var: float | None = None, quick_value: float | None = None) -> None:
+        """Record a result.
+
+        Args:
+            params: The point.
+            value: Its objective value; ``None`` (or NaN/inf) for a failed or infeasible point, which counts as the
+                worst value seen. For a ``PRUNED`` point, its quick (low-fidelity) value.
+            state: The trial's state.
+            noise_var: Known observation-noise variance of ``value`` in the objective's units squared (e.g. from
+                folds, see :func:`fold_noise`); ``None``: only the fitted common noise.
+            quick_value: The point's quick-screen value when it was promoted to full fidelity (teaches the search
+                how quick values relate to full ones).
+        """
         key = params_key(params)
-        self._seen.add(key)
+        self._see(params, key)
         self._pending.pop(key, None)
-        y = None if value is None or not math.isfinite(value) else self._sign * float(value)
+        finite = value is not None and math.isfinite(value)
+        q = None if quick_value is None or not math.isfinite(quick_value) else self._sign * float(quick_value)
+        if state is TrialState.PRUNED:
+            kind, y, q = "pruned", None, (self._sign * float(value) if finite else q)  # type: ignore[arg-type]
+        elif state is TrialState.INFEASIBLE:
+            kind, y = "infeasible", None
+        elif finite:
+            kind, y = "full", self._sign * float(value)  # type: ignore[arg-type]
+        else:
+            kind, y = "fail", None
         self._X.append(dict(params))
         self._y.append(y)
-        if state is TrialState.INFEASIBLE:
+        self._kind.append(kind)
+        self._noise.append(float(noise_var) if noise_var is not None and math.isfinite(noise_var) else math.nan)
+        self._quick.append(q)
+        if kind == "infeasible":
             return
         if y is not None and (self._best is None or y < self._best - self.tol):
             self._since_best = 0
@@ -348,6 +628,18 @@ class BayesSearch(Search):
             self._best = y
         if self.patience is not None and self._since_best >= self.patience:
             self.stop_reason = "patience"
+
+    def tell_trial(self, trial: Trial) -> None:
+        """Record a study's trial: its fold values become the point's noise (:func:`fold_noise`), a promoted
+        trial's ``quick_value`` and a pruned trial's value teach the quick-to-full relation."""
+        attrs = trial.user_attrs or {}
+        if trial.state is TrialState.COMPLETE:
+            self.tell(dict(trial.params), trial.value, trial.state, noise_var=fold_noise(attrs.get("folds")),
+                      quick_value=attrs.get("quick_value"))
+        elif trial.state is TrialState.PRUNED:
+            self.tell(dict(trial.params), trial.value, trial.state)
+        else:
+            self.tell(dict(trial.params), None, trial.state)
 
     def attrs_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The attributes recorded with a proposed point: ``phase``, ``acquisition`` and its ``xi``/``kappa``."""
@@ -378,9 +670,13 @@ class BayesSearch(Search):
             out.extend(self._model_batch(n - len(out)))
         return out
 
+    def _see(self, p: Mapping[str, Any], key: str) -> None:
+        self._seen.add(key)
+        self._seen_rows.add(tuple(self._enc.rows([p])[0].tolist()))
+
     def _propose(self, p: dict[str, Any], attrs: dict[str, Any]) -> None:
         key = params_key(p)
-        self._seen.add(key)
+        self._see(p, key)
         self._pending[key] = p
         self._attrs[key] = attrs
 
@@ -410,107 +706,238 @@ class BayesSearch(Search):
             fallback = fallback or p
         return fallback
 
-    def _history(self) -> tuple[list[dict[str, Any]], np.ndarray] | None:
-        """Told points with failed/infeasible ones at the worst complete value; ``None`` with < 2 values."""
-        done = [y for y in self._y if y is not None]
-        if len(done) < 2:
+    # ------------------------------------------------------------------ surrogate
+    def _pruned_stand_ins(self, full: np.ndarray) -> tuple[Callable[[float], float], float]:
+        """Map a minimised quick value to a pessimistic full-scale value; also the residual variance (raw units)."""
+        cap = float(np.median(full))
+        pairs = [(q, y) for q, y, k in zip(self._quick, self._y, self._kind) if k == "full" and q is not None]
+        if len(pairs) < 3:
+            return (lambda q: cap), math.inf
+        qs, ys = np.array(pairs, dtype=float).T
+        if qs.std() > 0:
+            slope = max(0.0, float(np.cov(qs, ys, bias=True)[0, 1] / qs.var()))
+        else:
+            slope = 0.0
+        icpt = float(ys.mean() - slope * qs.mean())
+        resid = float(np.mean((ys - (icpt + slope * qs)) ** 2))
+        return (lambda q: max(icpt + slope * q, cap)), resid
+
+    def surrogate_data(self) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray] | None:
+        """What the GP is fitted to: the told points, their transformed targets and per-point noise variances.
+
+        Targets are minimised and transformed (``output_transform``); failed and infeasible points stand at the
+        worst full-fidelity value, pruned points at their stand-in (module docstring). Noise variances are in
+        units of the transformed targets: told ``noise_var`` over the variance of the raw values seen, floored at
+        :data:`NOISE_FLOOR`; pruned stand-ins' as documented; 0 elsewhere (the fitted common noise applies to
+        every point). Points come in a canonical order (sorted by their keys).
+
+        Returns:
+            ``(points, targets, noise)``, or ``None`` while fewer than two full-fidelity values are known.
+        """
+        full = np.array([y for y, k in zip(self._y, self._kind) if k == "full"], dtype=float)
+        if len(full) < 2:
             return None
-        worst = max(done)
-        return self._X, np.array([worst if y is None else y for y in self._y], dtype=float)
+        worst = float(full.max())
+        stand_in, resid = (None, 0.0)
+        if "pruned" in self._kind:
+            stand_in, resid = self._pruned_stand_ins(full)
+        raw = np.empty(len(self._X))
+        for i, (y, k, q) in enumerate(zip(self._y, self._kind, self._quick)):
+            if k == "full":
+                raw[i] = y  # type: ignore[assignment]
+            elif k == "pruned" and stand_in is not None and q is not None:
+                raw[i] = stand_in(q)
+            else:
+                raw[i] = worst
+        var = float(raw.var())
+        scale = var if var > 0 else 1.0
+        if self.output_transform == "rank":
+            z = _normal_scores(raw)
+        else:
+            z = (raw - raw.mean()) / math.sqrt(scale)
+        alpha = np.zeros(len(raw))
+        for i, (k, nv) in enumerate(zip(self._kind, self._noise)):
+            if k == "full" and not math.isnan(nv):
+                alpha[i] = max(nv / scale, NOISE_FLOOR)
+            elif k == "pruned":
+                alpha[i] = 1.0 if not math.isfinite(resid) else max(resid / scale, PRUNED_NOISE_FLOOR)
+        order = sorted(range(len(self._X)), key=lambda i: params_key(self._X[i]))
+        return [self._X[i] for i in order], z[order], alpha[order]
+
+    def fit_surrogate(self, data: tuple[list[dict[str, Any]], np.ndarray, np.ndarray] | None = None) -> _GP | None:
+        """Fit (or reuse, see :data:`REFIT_GROWTH`) the kernel hyperparameters to :meth:`surrogate_data`.
+
+        Returns:
+            The GP (``None`` while :meth:`surrogate_data` is ``None`` or the space has no free dimension).
+        """
+        data = self.surrogate_data() if data is None else data
+        if data is None or self._enc.width == 0:
+            return None
+        points, z, alpha = data
+        n = len(points)
+        if self._gp is None or n >= self._gp_n * (1.0 + REFIT_GROWTH):
+            idx = np.arange(n)
+            if n > MAX_FIT_POINTS:
+                sub = np.random.default_rng([self._base, 2, n])
+                idx = np.sort(sub.choice(n, MAX_FIT_POINTS, replace=False))
+            Xt = self._enc.transform([points[i] for i in idx])
+            starts = [_GP.default_theta(Xt.shape[1])]
+            if self._gp is not None:
+                starts.insert(0, self._gp.theta)
+            self._gp = _GP.fit(Xt, z[idx], alpha[idx], starts)
+            self._gp_n = n
+        return self._gp
 
     def _model_batch(self, n: int) -> list[dict[str, Any]]:
+        t0 = time.perf_counter()
         # the matrices are small (hundreds of rows): a multi-threaded BLAS only adds overhead, often 10-100x
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._model_batch_serial(n)
+            out = self._model_batch_serial(n)
+        self.last_ask_s = time.perf_counter() - t0
+        return out
+
+    def _random_batch(self, n: int) -> list[dict[str, Any]]:
+        out = []
+        for _ in range(n):
+            p = self._random_point()
+            if p is None:
+                break
+            self._propose(p, {"phase": "bo", "acquisition": "random"})
+            out.append(p)
+        return out
+
+    def _training(self) -> tuple[_GP, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The fitted GP, encoded training points, targets and each point's total noise variance (fitted common
+        noise plus its own, see :meth:`surrogate_data`); ``None`` before the surrogate can be fitted."""
+        data = self.surrogate_data()
+        gp = self.fit_surrogate(data)
+        if gp is None or data is None:
+            return None
+        points, z, alpha = data
+        return gp, self._enc.transform(points), z, gp.noise + alpha
+
+    def predict(self, points: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of the surrogate at ``points``.
+
+        Both are in the units of :meth:`surrogate_data`'s targets (minimised and transformed), from the GP the next
+        round would use, without the points still pending.
+
+        Raises:
+            ValueError: fewer than two full-fidelity values have been told.
+        """
+        with threadpool_limits(limits=1, user_api="blas"):
+            tr = self._training()
+            if tr is None:
+                raise ValueError("the surrogate needs at least two complete full-fidelity values")
+            gp, X, z, noise = tr
+            post = _Batch(gp, X, z, noise, self._enc.transform(points))
+            return post.mu, post.sd
 
     def _model_batch_serial(self, n: int) -> list[dict[str, Any]]:
-        hist = self._history()
         rng = np.random.default_rng([self._base, 1, len(self._X)])
-        if hist is None or self._enc.sk is None:
-            out = []
-            for _ in range(n):
-                p = self._random_point()
-                if p is None:
-                    break
-                self._propose(p, {"phase": "bo", "acquisition": "random"})
-                out.append(p)
-            return out
-        X, y = hist
-        mean, std = float(y.mean()), float(y.std())
-        ys = (y - mean) / (std if std > 0 else 1.0)
-        Xt = self._enc.transform(X)
-        gp = cook_estimator("GP", space=self._enc.sk, random_state=int(rng.integers(2**31)), noise="gaussian")
-        gp.set_params(normalize_y=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter of the kernel optimiser
-            gp.fit(Xt, ys)
-        post = _Posterior(gp.kernel_, float(gp.noise_ or 0.0), Xt, ys)
-        y_best = float(ys.min())
+        tr = self._training()
+        if tr is None:
+            return self._random_batch(n)
+        gp, X, z, noise = tr
+        y_best = float(z.min())
         lie = y_best
         if self._pending:
-            pend = list(self._pending.values())
-            for row in self._enc.transform(pend):
-                post.add(row, lie)
-        cands = self._candidates(rng, X, y)
-        if not cands:
-            return []
-        Xc = self._enc.transform(cands)
-        post.set_candidates(Xc)
-        acq = self._choose_acquisition(post, rng)
-        taken = np.zeros(len(cands), dtype=bool)
-        out = []
-        for _ in range(min(n, len(cands))):
-            mu, sd = post.predict()
-            score = acq.score(mu, sd, y_best)
+            Xp = self._enc.transform(list(self._pending.values()))
+            X = np.vstack([X, Xp])
+            z = np.concatenate([z, np.full(len(Xp), lie)])
+            noise = np.concatenate([noise, np.full(len(Xp), gp.noise)])
+        R, Xc = self._candidates(rng)
+        if not len(R):
+            return self._random_batch(n)
+        batch = _Batch(gp, X, z, noise, Xc)
+        acq = self._choose_acquisition(batch, gp, X, z, noise, y_best, rng)
+        taken = np.zeros(len(R), dtype=bool)
+        out: list[dict[str, Any]] = []
+        while len(out) < n and not taken.all():
+            score = acq.score(batch.mu, batch.sd, y_best)
             score[taken] = -np.inf
             j = int(np.argmax(score))
-            if taken[j]:
-                break
             taken[j] = True
-            self._propose(cands[j], {"phase": "bo", **acq.attrs()})
-            out.append(cands[j])
-            post.add(Xc[j], lie)
+            p = self._enc.point(R[j])
+            if params_key(p) in self._seen:
+                continue
+            self._propose(p, {"phase": "bo", **acq.attrs()})
+            out.append(p)
+            batch.condition(j, lie)
         return out
 
-    def _candidates(self, rng: np.random.Generator, X: list[dict[str, Any]], y: np.ndarray) -> list[dict[str, Any]]:
-        """New points at which to evaluate the acquisition (never one already seen)."""
+    def _grid_candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._grid is None:
+            R = self._enc.grid_rows()
+            index = {tuple(r): i for i, r in enumerate(R.tolist())}
+            feasible = None
+            if self.constraint is not None:
+                feasible = np.array([self._feasible(self._enc.point(r)) for r in R])
+            self._grid = (R, self._enc.encode(R), index, feasible)
+        R, U, index, feasible = self._grid
+        free = np.ones(len(R), dtype=bool)
+        for row in self._seen_rows:
+            i = index.get(row)
+            if i is not None:
+                free[i] = False
+        if feasible is not None and (free & feasible).any():
+            free &= feasible
+        idx = np.flatnonzero(free)
+        return R[idx], U[idx]
+
+    def _candidates(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Row values and encodings of new points at which to evaluate the acquisition (none seen before).
+
+        Finite spaces of up to ``4 * n_candidates`` points: every point not seen. Otherwise ``n_candidates`` random
+        points plus 120 local perturbations of each of the 5 best points (Gaussian steps of 2, 5 and 15 % of each
+        numeric range in the encoded space, each categorical switched with probability 0.2).
+        """
         m = self.n_candidates
         if self._finite and self.space.cardinality <= 4 * m:
-            pool = list(self.space.grid())
-        else:
-            cols = [d.sample(rng, m) for d in self.space.dims.values()]
-            pool = [dict(zip(self.space.names, vals)) for vals in zip(*cols)]
-            order = np.argsort(y, kind="stable")[:5]
-            for i in order:
-                for scale in (0.02, 0.05, 0.15):
-                    pool.extend(perturb(self.space, X[int(i)], rng, scale) for _ in range(40))
-        out, keys = [], set(self._seen)
-        for p in pool:
-            k = params_key(p)
-            if k not in keys:
-                keys.add(k)
-                out.append(p)
-        if self.constraint is not None:
-            ok = [p for p in out if self._feasible(p)]
-            out = ok or out
-        return out
+            return self._grid_candidates()
+        enc = self._enc
+        parts = [enc.sample(rng, m)]
+        done = sorted((y, i) for i, y in enumerate(self._y) if y is not None)[:5]
+        if done:
+            base = enc.transform([self._X[i] for _, i in done])
+            numeric = np.zeros(enc.width, dtype=bool)
+            c = 0
+            for kind, _lo, _hi, _log, width in enc.specs:
+                numeric[c: c + width] = kind != "cat"
+                c += width
+            for scale in (0.02, 0.05, 0.15):
+                U = np.repeat(base, 40, axis=0)
+                U[:, numeric] += rng.normal(0.0, scale, (len(U), int(numeric.sum())))
+                U = np.abs(U)
+                U = np.where(U > 1.0, 2.0 - U, U)  # reflect at the bounds
+                R = enc.decode(U)
+                for j, (kind, _lo, hi, _log, _w) in enumerate(enc.specs):
+                    if kind == "cat":
+                        k = int(hi) + 1
+                        switch = rng.random(len(R)) < 0.2
+                        shift = rng.integers(1, k, len(R))
+                        R[switch, j] = (R[switch, j] + shift[switch]) % k
+                parts.append(R)
+        R = np.unique(np.vstack(parts), axis=0)
+        keep = np.array([tuple(r) not in self._seen_rows for r in R.tolist()], dtype=bool)
+        R = R[keep]
+        if self.constraint is not None and len(R):
+            ok = np.array([self._feasible(enc.point(r)) for r in R], dtype=bool)
+            if ok.any():
+                R = R[ok]
+        return R, enc.encode(R)
 
-    def _choose_acquisition(self, post: _Posterior, rng: np.random.Generator) -> Acquisition:
+    def _choose_acquisition(self, batch: _Batch, gp: _GP, X: np.ndarray, z: np.ndarray, noise: np.ndarray,
+                            y_best: float, rng: np.random.Generator) -> Acquisition:
         if self.acquisition in _FIXED:
             return _FIXED[self.acquisition]
         if self.acquisition == "auto":
             return AUTO_LADDER[self.auto_level()]
         # gp_hedge: reward each acquisition by how good the surrogate now thinks its last choice was
-        mu_c, _ = post.predict()
         if self._hedge_prev is not None:
-            saved = post.Xc, post.C, post.diag
-            post.set_candidates(np.vstack(self._hedge_prev))
-            mu, _ = post.predict()
-            self._hedge_gains -= mu
-            post.Xc, post.C, post.diag = saved
-        _, sd_c = post.predict()
-        y_best = float(post.y.min())
-        self._hedge_prev = [post.Xc[int(np.argmax(_FIXED[a].score(mu_c, sd_c, y_best)))] for a in _HEDGE]
+            self._hedge_gains -= _Batch(gp, X, z, noise, self._hedge_prev).mu
+        self._hedge_prev = np.vstack([batch.Xc[int(np.argmax(_FIXED[a].score(batch.mu, batch.sd, y_best)))]
+                                      for a in _HEDGE])
         logits = self._hedge_gains - self._hedge_gains.max()
         probs = np.exp(logits) / np.exp(logits).sum()
         return _FIXED[_HEDGE[int(rng.choice(len(_HEDGE), p=probs))]]
@@ -521,6 +948,7 @@ class BayesSearch(Search):
         Starting at :data:`AUTO_START`, every ``batch_size`` told trials after the initial design one window is
         judged: the best value of the last ``window`` trials against the best before them, relative to the range
         of values seen; below ``stall_threshold`` -> one rung toward exploration, otherwise one toward exploitation.
+        Only full-fidelity values count.
         """
         level = AUTO_START
         ys = self._y

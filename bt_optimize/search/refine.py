@@ -143,10 +143,11 @@ class RefineSearch(Search):
         self._attrs: dict[str, dict[str, Any]] = {}
 
     def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
-        """Record a result; complete values become candidate parents."""
+        """Record a result; complete values become candidate parents (pruned ones, measured at low fidelity,
+        do not)."""
         self._seen.add(params_key(params))
         self._n_told += 1
-        if value is not None and math.isfinite(value):
+        if state is not TrialState.PRUNED and value is not None and math.isfinite(value):
             self._done.append((-value if self.maximize else value, self._n_told, dict(params)))
 
     def attrs_for(self, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,12 +8,21 @@ import numpy as np
 import pytest
 
 import bt_optimize as bto
+from bt_optimize.engine.windows import expanding_folds, recent_window
 from bt_optimize.exceptions import SpaceError
-from bt_optimize.search.bayes import AUTO_LADDER, AUTO_START, BayesSearch, default_n_initial_points
+from bt_optimize.search.bayes import (
+    AUTO_LADDER,
+    AUTO_START,
+    NOISE_FLOOR,
+    PRUNED_NOISE_FLOOR,
+    BayesSearch,
+    default_n_initial_points,
+    fold_noise,
+)
 from bt_optimize.search.random import RandomSearch
 from bt_optimize.search.refine import RefineSearch, perturb
 from bt_optimize.space import Cat, Int, Real, Space, params_key
-from bt_optimize.trial import TrialState
+from bt_optimize.trial import Trial, TrialState
 from sample_strategies import SmaCross
 from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, count_backtests
 
@@ -265,3 +274,130 @@ def test_plots_of_a_bayes_study(tmp_path):
         path = tmp_path / f"{name}.png"
         fig = getattr(study, name)(path=str(path))
         assert path.stat().st_size > 1000 and fig.axes
+
+
+# ---------------------------------------------------------------------------------------------- multi-fidelity
+def test_pruned_points_enter_the_surrogate_pessimistically():
+    s = BayesSearch(Space({"x": Real(0.0, 1.0)}), seed=0, output_transform="standard")
+    for x, q in [(0.1, 0.0), (0.2, 1.0), (0.3, 2.0), (0.4, 3.0)]:  # promoted: full = 2 * quick + 1
+        s.tell({"x": x}, 2 * q + 1, quick_value=q)
+    s.tell({"x": 0.9}, -1.0, TrialState.PRUNED)  # quick -1 maps to -1: worse than the median, kept
+    s.tell({"x": 0.8}, 2.9, TrialState.PRUNED)  # quick 2.9 maps to 6.8: capped at the median full value, 4
+    points, z, alpha = s.surrogate_data()
+    by_x = {p["x"]: (zi, ai) for p, zi, ai in zip(points, z, alpha)}
+    raw = -np.array([1.0, 3.0, 5.0, 7.0, -1.0, 4.0])  # minimised
+    want = (raw - raw.mean()) / raw.std()
+    got = np.array([by_x[x][0] for x in (0.1, 0.2, 0.3, 0.4, 0.9, 0.8)])
+    assert got == pytest.approx(want)
+    assert by_x[0.9][1] == by_x[0.8][1] == PRUNED_NOISE_FLOOR  # the line fits exactly: the floor
+    assert by_x[0.1][1] == 0.0
+    # quick values never count as results
+    assert s._best == -7.0
+    s.tell({"x": 0.7}, 99.0, TrialState.PRUNED)
+    assert s._best == -7.0
+
+
+def _fidelity_study(maxcpus: int, **kw):
+    return _cerebro(maxcpus).optimize_bayes(
+        CountingSmaCross, n_trials=16, batch_size=4, seed=3, progress=False, fidelity=0.35,
+        constraint=lambda p: p["fast"] < p["slow"], **SMA_SPACE, **kw)
+
+
+def test_multi_fidelity_prunes_and_the_best_is_full_fidelity(tmp_path, monkeypatch):
+    counter = tmp_path / "count.txt"
+    monkeypatch.setenv(COUNT_ENV, str(counter))
+    study = _fidelity_study(2)
+    df = study.trials
+    ran = [t for t in study.get_trials() if t.state is not TrialState.INFEASIBLE]
+    pruned = [t for t in ran if t.state is TrialState.PRUNED]
+    full = [t for t in ran if t.state is TrialState.COMPLETE]
+    assert study.n_ran == len(ran) == 16 and pruned and full  # each candidate is one trial
+    assert set(df.state) <= {"complete", "pruned", "infeasible"}
+    n_bars = len(study.payload.feeds[0])
+    quick = bto.Window(start=n_bars - round(0.35 * n_bars), end=None, warmup=120)  # warmup: largest Int, slow=120
+    for t in pruned:
+        assert t.window == quick and t.user_attrs["fidelity"] == 0.35 and t.value == t.user_attrs["quick_value"]
+    for t in full:
+        assert t.window == bto.Window() and t.user_attrs["fidelity"] == 1.0 and t.user_attrs["quick_value"] is not None
+    # every candidate ran once on the quick window, the promoted ones once more on all the data
+    assert count_backtests(counter) == 16 + len(full)
+    # the promotion rule, replayed in trial-number order: above the 0.6 quantile of the quick values so far, or best
+    seen = []
+    for t in sorted(ran, key=lambda t: t.number):
+        q = t.user_attrs["quick_value"]
+        seen.append(q)
+        promote = q > np.quantile(seen, 0.6) or q >= max(seen)
+        assert promote == (t.state is TrialState.COMPLETE), t
+    # the best is the best full-fidelity value, even when a quick value was higher
+    assert study.best_trial.user_attrs["fidelity"] == 1.0
+    assert study.best_value == max(t.value for t in full)
+    # parallel finishing order does not change the promotions
+    serial = _fidelity_study(1)
+    cols = ["number", "state", "params_fast", "params_slow", "params_ma"]
+    assert serial.trials[cols].equals(df[cols])
+
+
+def test_fidelity_and_cv_options_are_validated_before_any_backtest(tmp_path, monkeypatch):
+    counter = tmp_path / "count.txt"
+    monkeypatch.setenv(COUNT_ENV, str(counter))
+    c = _cerebro(1)
+    for kw, match in [(dict(fidelity=1.0), "fidelity"), (dict(fidelity=0), "fidelity"),
+                      (dict(fidelity=0.3, promote_quantile=1.0), "promote_quantile"),
+                      (dict(fidelity=0.3, fidelity_warmup=-1), "fidelity_warmup"), (dict(cv=1), "cv"),
+                      (dict(cv=True), "cv"), (dict(cv=200), "too few")]:
+        with pytest.raises(SpaceError, match=match):
+            c.optimize_bayes(CountingSmaCross, n_trials=4, progress=False, **SMA_SPACE, **kw)
+    assert count_backtests(counter) == 0
+
+
+# ---------------------------------------------------------------------------------------------- noise from folds
+def test_expanding_folds_cover_the_window_once_with_growing_history():
+    folds = expanding_folds(bto.Window(start=100, warmup=40), 1000, 3)
+    assert [(w.start, w.end, w.warmup) for w in folds] == [(100, 400, 40), (400, 700, 340), (700, None, 640)]
+    assert recent_window(bto.Window(), 1000, 0.35, 50) == bto.Window(start=650, end=None, warmup=50)
+    assert recent_window(bto.Window(start=100, end=600), 1000, 0.5, 10) == bto.Window(start=350, end=600, warmup=10)
+
+
+def test_fold_noise_becomes_per_point_noise_in_the_gp():
+    space = Space({"x": Real(0.0, 1.0)})
+    s = BayesSearch(space, seed=0, output_transform="standard")
+    folds = {0.1: [1.0, 1.1, 0.9], 0.3: [1.5, 1.5, 1.5], 0.5: [0.0, 4.0, -1.0], 0.7: [2.0, 2.2, 1.8],
+             0.9: [0.4, 0.6, 0.5]}
+    for i, (x, f) in enumerate(folds.items()):
+        s.tell_trial(Trial(number=i, state=TrialState.COMPLETE, params={"x": x}, value=float(np.mean(f)),
+                           user_attrs={"folds": f}))
+    points, z, alpha = s.surrogate_data()
+    raw_var = np.var([np.mean(f) for f in folds.values()])
+    want = {x: max(np.var(f, ddof=1) / len(f) / raw_var, NOISE_FLOOR) for x, f in folds.items()}
+    assert dict(zip([p["x"] for p in points], alpha)) == pytest.approx(want)
+    assert want[0.3] == NOISE_FLOOR and want[0.5] > 0.3  # equal folds get the floor; the spread one a lot of noise
+    # the posterior the next round proposes from treats the noisy point as noisy: it does not interpolate it
+    mu, _ = s.predict(points)
+    miss = {p["x"]: abs(m - zi) for p, m, zi in zip(points, mu, z)}
+    assert miss[0.5] > 5 * max(miss[x] for x in (0.1, 0.3, 0.7, 0.9))
+    # without fold values there is no per-point noise
+    plain_search = BayesSearch(space, seed=0)
+    for x, f in folds.items():
+        plain_search.tell({"x": x}, float(np.mean(f)))
+    assert not plain_search.surrogate_data()[2].any()
+
+
+def test_cv_study_records_folds_and_tells_their_spread_to_the_gp():
+    study = _cerebro(2).optimize_bayes(SmaCross, n_trials=8, batch_size=4, seed=4, progress=False, cv=3,
+                                       constraint=lambda p: p["fast"] < p["slow"], **SMA_SPACE)
+    done = study.get_trials((TrialState.COMPLETE,))
+    assert len(done) == 8 and "attr_folds" in study.trials
+    for t in done:
+        assert len(t.user_attrs["folds"]) == 3 and t.value == pytest.approx(np.mean(t.user_attrs["folds"]))
+    search = study.search
+    points, z, alpha = search.surrogate_data()
+    raw_var = np.var([t.value for t in done])
+    want = {params_key(t.params): max(fold_noise(t.user_attrs["folds"]) / raw_var, NOISE_FLOOR) for t in done}
+    assert {params_key(p): a for p, a in zip(points, alpha)} == pytest.approx(want)
+    assert len(set(np.round(alpha, 12))) > 1  # heteroscedastic: one noise per point
+    # a fold run equals a plain run on that fold's window
+    t = done[0]
+    folds = expanding_folds(bto.Window(), len(study.payload.feeds[0]), 3)
+    one = _cerebro(1).optimize_grid(SmaCross, progress=False, window=folds[1],
+                                    **{k: [v] for k, v in t.params.items()})
+    assert one.best_value == pytest.approx(t.user_attrs["folds"][1], rel=1e-12)

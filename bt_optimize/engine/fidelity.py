@@ -1,0 +1,239 @@
+"""Multi-fidelity screening around any executor: a quick run on recent data first, the full run only if promising.
+
+:class:`FidelityExecutor` wraps the study's executor. Every trial spec it receives is first run on a quick
+window (the most recent share of the study's window, see :func:`~bt_optimize.engine.windows.recent_window`).
+The quick value is compared with the quick values seen so far:
+
+- **promoted** when it is above the ``promote_quantile`` quantile of the quick values of this trial and of every
+  trial numbered before it (so 0.6 promotes roughly the best 40 %; the best quick value so far is always promoted,
+  which also promotes the very first trial). The trial then runs on the full window and its result is that full
+  run: ``user_attrs`` ``fidelity=1.0``, ``quick_value``, ``promote_threshold``; ``duration_s`` covers both runs.
+- **pruned** otherwise: the trial ends in state ``pruned`` with ``value`` = its quick value, the quick window, and
+  ``user_attrs`` ``fidelity=<share>``, ``quick_value``, ``promote_threshold``.
+
+A quick run that fails (an exception, or a NaN/inf objective such as a ratio with no trade in the short window)
+cannot be screened: the trial is promoted and runs on the full data (``quick_value=None``). A quick run that is
+infeasible (``StrategySkipError``) ends infeasible. Each trial is one trial of the study whatever its stages, so
+``n_trials`` counts candidates, not backtests.
+
+Decisions are taken in trial-number order (a quick result waits for the quick results of the trials numbered
+before it), so a batch gets the same promotions whatever order its parallel quick runs finish in, and a resumed
+study (seeded with the stored quick values) promotes as the uninterrupted one would. With ``folds``, the full runs
+(not the quick ones) run once per fold (:attr:`~bt_optimize.engine.worker.TrialSpec.folds`); without a quick window
+the wrapper only attaches the folds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import SpaceError
+from ..space import Int, Space
+from ..trial import Trial, TrialState, Window
+from .executors import Executor
+from .windows import expanding_folds, recent_window
+from .worker import Payload, TrialSpec
+
+__all__ = ["FidelityExecutor", "DEFAULT_PROMOTE_QUANTILE", "promotion_threshold", "check_options",
+           "default_warmup", "staged_executor"]
+
+#: Default ``promote_quantile``: a quick value above the 0.6 quantile of those seen so far is promoted.
+DEFAULT_PROMOTE_QUANTILE = 0.6
+
+
+def promotion_threshold(values: Sequence[float], quantile: float) -> float:
+    """The ``quantile`` of ``values`` (oriented so that larger is better), linear interpolation."""
+    return float(np.quantile(np.asarray(values, dtype=float), quantile))
+
+
+class FidelityExecutor(Executor):
+    """Runs a study's trials through a quick screen, then the promising ones on the full data (module docstring).
+
+    Args:
+        inner: The executor that runs the backtests.
+        quick: The quick window (``None``: no screen; every trial runs at full fidelity).
+        fidelity: The share of the data ``quick`` holds, recorded as ``user_attrs["fidelity"]`` of pruned trials.
+        promote_quantile: Quantile of the quick values seen so far that a quick value must beat to be promoted,
+            in ``[0, 1)``.
+        maximize: Direction of the objective (``False``: lower quick values are better).
+        quick_values: Quick values of the study's stored trials, in trial-number order (resume).
+        folds: Fold windows of the full-fidelity runs (``()``: one run over the trial's window).
+    """
+
+    def __init__(self, inner: Executor, *, quick: Window | None = None, fidelity: float | None = None,
+                 promote_quantile: float = DEFAULT_PROMOTE_QUANTILE, maximize: bool = True,
+                 quick_values: Sequence[float] = (), folds: tuple[Window, ...] = ()) -> None:
+        if not 0 <= promote_quantile < 1:
+            raise ValueError(f"promote_quantile={promote_quantile!r}: give a quantile in [0, 1)")
+        self.inner = inner
+        self.quick = quick
+        self.fidelity = fidelity
+        self.promote_quantile = float(promote_quantile)
+        self.sign = 1.0 if maximize else -1.0
+        self.folds = tuple(folds)
+        self._history: list[float] = [self.sign * float(v) for v in quick_values]
+
+    @property
+    def n_workers(self) -> int:  # type: ignore[override]
+        return self.inner.n_workers
+
+    def start(self, payload: Payload) -> None:
+        self.inner.start(payload)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def _full(self, spec: TrialSpec) -> TrialSpec:
+        return replace(spec, folds=self.folds) if self.folds else spec
+
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+        if self.quick is None:
+            yield from self.inner.imap_unordered(self._full(s) for s in specs)
+            return
+        outer = iter(specs)
+        outer_done = [False]
+        promoted: deque[TrialSpec] = deque()
+        originals: dict[int, TrialSpec] = {}
+        in_quick: set[int] = set()
+        ready: dict[int, dict[str, Any]] = {}
+        waiting: dict[int, tuple[dict[str, Any], float | None]] = {}
+
+        def feed() -> Iterator[TrialSpec]:
+            while True:
+                if promoted:
+                    yield promoted.popleft()
+                    continue
+                if outer_done[0]:
+                    return
+                try:
+                    spec = next(outer)
+                except StopIteration:
+                    outer_done[0] = True
+                    return
+                originals[spec.number] = spec
+                in_quick.add(spec.number)
+                yield replace(spec, window=self.quick, folds=())
+
+        def decide() -> Iterator[dict[str, Any]]:
+            oldest_running = min(in_quick, default=None)
+            for n in sorted(ready):
+                if oldest_running is not None and n > oldest_running:
+                    break
+                res = ready.pop(n)
+                out = self._screen(originals[n], res, promoted, waiting)
+                if out is not None:
+                    yield out
+
+        while True:
+            for res in self.inner.imap_unordered(feed()):
+                n = res["number"]
+                if n in in_quick:
+                    in_quick.discard(n)
+                    ready[n] = res
+                    yield from decide()
+                else:
+                    quick_res, threshold = waiting.pop(n)
+                    yield self._merge(res, quick_res, threshold)
+            if not promoted:
+                return
+
+    def _screen(self, spec: TrialSpec, res: dict[str, Any], promoted: deque[TrialSpec],
+                waiting: dict[int, tuple[dict[str, Any], float | None]]) -> dict[str, Any] | None:
+        """Decide one quick result: return the pruned/infeasible result, or queue the full run and return None."""
+        state = TrialState(res["state"])
+        if state is TrialState.INFEASIBLE:
+            return {**res, "window": self.quick, "user_attrs": {**(res.get("user_attrs") or {}),
+                                                                "fidelity": self.fidelity}}
+        threshold = None
+        if state is TrialState.COMPLETE:
+            q = self.sign * float(res["value"])
+            self._history.append(q)
+            threshold = promotion_threshold(self._history, self.promote_quantile)
+            if not (q > threshold or q >= max(self._history)):
+                return {**res, "state": TrialState.PRUNED.value, "window": self.quick,
+                        "user_attrs": {"fidelity": self.fidelity, "quick_value": res["value"],
+                                       "promote_threshold": self.sign * threshold}}
+        waiting[spec.number] = (res, None if threshold is None else self.sign * threshold)
+        promoted.append(self._full(spec))
+        return None
+
+    def _merge(self, full: dict[str, Any], quick: dict[str, Any], threshold: float | None) -> dict[str, Any]:
+        """The trial's result: the full run, with the quick stage's value and time added."""
+        attrs = {**(full.get("user_attrs") or {}), "fidelity": 1.0,
+                 "quick_value": quick["value"] if quick["state"] == TrialState.COMPLETE.value else None,
+                 "promote_threshold": threshold}
+        return {**full, "user_attrs": attrs,
+                "duration_s": float(full.get("duration_s") or 0.0) + float(quick.get("duration_s") or 0.0)}
+
+
+def check_options(*, fidelity: float | None, promote_quantile: float, fidelity_warmup: int | None,
+                  cv: int | None) -> None:
+    """Validate the multi-fidelity and fold options of ``optimize_bayes`` (before anything runs).
+
+    Raises:
+        SpaceError: an option is out of range; the message names the fix.
+    """
+    if fidelity is not None and (isinstance(fidelity, bool) or not isinstance(fidelity, (int, float))
+                                 or not 0 < fidelity < 1):
+        raise SpaceError(f"fidelity={fidelity!r}: give the share of the data for the quick screen, between 0 and 1 "
+                         "(e.g. 0.35), or None for no screen")
+    if isinstance(promote_quantile, bool) or not isinstance(promote_quantile, (int, float)) or not (
+            0 <= promote_quantile < 1):
+        raise SpaceError(f"promote_quantile={promote_quantile!r}: give a quantile in [0, 1) (0.6 promotes about "
+                         "the best 40 % of quick runs)")
+    if fidelity_warmup is not None and (isinstance(fidelity_warmup, bool) or not isinstance(fidelity_warmup, int)
+                                        or fidelity_warmup < 0):
+        raise SpaceError(f"fidelity_warmup={fidelity_warmup!r}: give a whole number of bars >= 0, or None")
+    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
+        raise SpaceError(f"cv={cv!r}: give the number of walk-forward folds, a whole number >= 2, or None")
+
+
+def default_warmup(space: Space) -> int:
+    """Bars fed before a quick window by default: the largest ``Int`` value in the space (look-back periods are
+    usually integer parameters), 0 when there is none."""
+    highs = [d.high for d in space.dims.values() if isinstance(d, Int)]
+    return int(max(highs)) if highs else 0
+
+
+def staged_executor(inner: Executor, *, window: Window, n_bars: int, space: Space, stored: Sequence[Trial],
+                    maximize: bool, fidelity: float | None = None,
+                    promote_quantile: float = DEFAULT_PROMOTE_QUANTILE, fidelity_warmup: int | None = None,
+                    cv: int | None = None) -> Executor:
+    """The executor of an ``optimize_bayes`` study: ``inner`` itself, or a :class:`FidelityExecutor` around it.
+
+    The quick window is :func:`~bt_optimize.engine.windows.recent_window` of the study's ``window`` with
+    ``fidelity_warmup`` bars of warmup (default :func:`default_warmup`, at most the quick window's own length);
+    the folds are :func:`~bt_optimize.engine.windows.expanding_folds`. Stored trials seed the quick values (a
+    resumed study promotes as before) and must have been run with the same ``fidelity`` and ``cv``.
+
+    Raises:
+        SpaceError: the data is too short for ``cv`` folds, or the stored trials were run with another
+            ``fidelity`` or ``cv``.
+    """
+    folds = expanding_folds(window, n_bars, cv) if cv is not None else ()
+    for t in stored:
+        if t.state is TrialState.COMPLETE and len(t.user_attrs.get("folds") or ()) != (cv or 0):
+            raise SpaceError(f"the stored study was run with cv={len(t.user_attrs.get('folds') or ()) or None} "
+                             f"(trial {t.number}); resume it with that value, or use another study_name")
+        f = t.user_attrs.get("fidelity")
+        if t.state is TrialState.PRUNED and f != fidelity:
+            raise SpaceError(f"the stored study was run with fidelity={f} (trial {t.number}); resume it with that "
+                             "value, or use another study_name")
+    if fidelity is None:
+        return FidelityExecutor(inner, folds=folds) if folds else inner
+    quick_len = max(1, round(fidelity * ((window.end or n_bars) - window.start)))
+    warmup = min(default_warmup(space) if fidelity_warmup is None else fidelity_warmup, quick_len)
+    quick = recent_window(window, n_bars, fidelity, warmup)
+    values = []
+    for t in sorted(stored, key=lambda t: t.number):
+        q = t.value if t.state is TrialState.PRUNED else t.user_attrs.get("quick_value")
+        if q is not None and math.isfinite(q):
+            values.append(q)
+    return FidelityExecutor(inner, quick=quick, fidelity=fidelity, promote_quantile=promote_quantile,
+                            maximize=maximize, quick_values=values, folds=folds)
