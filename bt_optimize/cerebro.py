@@ -254,10 +254,11 @@ class Cerebro(bt.Cerebro):
                        storage: str | Path | Storage | None = None, study_name: str | None = None,
                        progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
                        executor: str | Executor | None = None, **params: Any) -> Study:
-        """Bayesian optimisation (Gaussian process, scikit-optimize) in parallel rounds of ``batch_size``.
+        """Bayesian optimisation with a Gaussian-process surrogate, in parallel rounds of ``batch_size``.
 
         The first ``n_initial_points`` trials are ``initial_points`` then seeded random points; each later round
-        fits the surrogate once and proposes ``batch_size`` distinct new points (never a point already run). The
+        conditions the surrogate on every result and proposes ``batch_size`` distinct new points (never a point
+        already run); details in :mod:`bt_optimize.search.bayes`. The
         acquisition adapts by default (``"auto"``: EI, moving toward exploration when progress stalls and back
         when it improves); each trial records ``attr_phase``, ``attr_acquisition`` and ``attr_xi``/``attr_kappa``.
         Failed and infeasible points count as the worst value seen, so the search moves away from them.

@@ -54,7 +54,7 @@ import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 from scipy.stats import norm, rankdata
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..exceptions import SpaceError
 from ..space import Cat, Int, Real, Space, params_key
@@ -287,6 +287,16 @@ class _Encoder:
 
 
 _SQRT5 = math.sqrt(5.0)
+_THREADPOOLS: ThreadpoolController | None = None
+
+
+def _one_blas_thread() -> Any:
+    """A context limiting BLAS to one thread: the matrices are small (hundreds of rows), where a multi-threaded
+    BLAS only adds overhead, often 10-100x. The controller is built once (it scans the loaded libraries)."""
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
 def _matern(r2: np.ndarray, amp: float) -> np.ndarray:
@@ -509,7 +519,7 @@ class BayesSearch(Search):
                  initial_values: Sequence[float | None] | None = None, patience: int | None = None,
                  tol: float = 0.0, window: int | None = None, stall_threshold: float = STALL_THRESHOLD,
                  n_candidates: int = 2000, constraint: Constraint | None = None,
-                 output_transform: str = "rank") -> None:
+                 output_transform: str = "rank", local_picks: bool = True) -> None:
         super().__init__(space, seed)
         check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
                         patience=patience, tol=tol, window=window)
@@ -530,6 +540,7 @@ class BayesSearch(Search):
         self.n_candidates = n_candidates
         self.constraint = constraint
         self.output_transform = output_transform
+        self.local_picks = bool(local_picks)
         self._sign = -1.0 if self.maximize else 1.0
         self._base = int(seed) if seed is not None else int(self.rng.integers(2**31))
         self._design_rng = np.random.default_rng([self._base, 0])
@@ -790,8 +801,7 @@ class BayesSearch(Search):
 
     def _model_batch(self, n: int) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
-        # the matrices are small (hundreds of rows): a multi-threaded BLAS only adds overhead, often 10-100x
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             out = self._model_batch_serial(n)
         self.last_ask_s = time.perf_counter() - t0
         return out
@@ -825,7 +835,7 @@ class BayesSearch(Search):
         Raises:
             ValueError: fewer than two full-fidelity values have been told.
         """
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             tr = self._training()
             if tr is None:
                 raise ValueError("the surrogate needs at least two complete full-fidelity values")
@@ -852,19 +862,40 @@ class BayesSearch(Search):
         batch = _Batch(gp, X, z, noise, Xc)
         acq = self._choose_acquisition(batch, gp, X, z, noise, y_best, rng)
         taken = np.zeros(len(R), dtype=bool)
+        local = self._near_incumbent(R) if self.local_picks and (n > 1 or len(self._X) % 2) else None
         out: list[dict[str, Any]] = []
         while len(out) < n and not taken.all():
             score = acq.score(batch.mu, batch.sd, y_best)
             score[taken] = -np.inf
+            here = local is not None and not out and (local & ~taken).any()
+            if here:
+                score[~local] = -np.inf
             j = int(np.argmax(score))
             taken[j] = True
             p = self._enc.point(R[j])
             if params_key(p) in self._seen:
                 continue
-            self._propose(p, {"phase": "bo", **acq.attrs()})
+            self._propose(p, {"phase": "bo", **acq.attrs(), **({"local": True} if here else {})})
             out.append(p)
             batch.condition(j, lie)
         return out
+
+    def _near_incumbent(self, R: np.ndarray) -> np.ndarray | None:
+        """Which candidate rows are neighbours of the best point: at most one step away in every numeric
+        dimension (5 % of the range for a continuous one) with the same categories, or differing in one category
+        only."""
+        done = [(y, i) for i, y in enumerate(self._y) if y is not None]
+        if not done or not len(R):
+            return None
+        best = self._enc.rows([self._X[min(done)[1]]])[0]
+        diff = np.abs(R - best)
+        numeric = np.array([k != "cat" for k, *_ in self._enc.specs], dtype=bool)
+        tol = np.array([(hi - lo) * 0.05 if k == "real" else 1.0 for k, lo, hi, *_ in self._enc.specs])
+        near = (diff[:, numeric] <= tol[numeric] + 1e-12).all(1)
+        same_cat = (diff[:, ~numeric] == 0).all(1)
+        one_cat = ((diff[:, ~numeric] != 0).sum(1) == 1) & (diff[:, numeric] == 0).all(1)
+        mask = (near & same_cat) | one_cat
+        return mask if mask.any() else None
 
     def _grid_candidates(self) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None:

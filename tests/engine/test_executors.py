@@ -337,11 +337,14 @@ def test_unpicklable_analyzer_argument_is_named(counter: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------- Ctrl-C
 SIGINT_SCRIPT = """
+import signal
 import sys
 
 import bt_optimize as bto
 from sample_strategies import SmaCross
 
+# a shell that starts jobs in the background makes them ignore SIGINT; behave like a terminal program
+signal.signal(signal.SIGINT, signal.default_int_handler)
 cerebro = bto.Cerebro(maxcpus=2)
 cerebro.adddata(bto.datasets.load("orcl", fromdate="2003-01-01", todate="2006-12-31"))
 study = cerebro.optimize_grid(SmaCross, fast=range(5, 40, 5), slow=range(40, 160, 10),

@@ -490,3 +490,27 @@ def test_bayes_resumes_after_kill_9_without_running_anything_twice(tmp_path, mon
     assert min(set(after) - set(before)) > max(before), "new trials continue the numbering"
     # every backtest that ran is a stored trial, except those the kill interrupted in the two workers
     assert KILL_BUDGET <= count_backtests(counter) <= KILL_BUDGET + 2
+
+
+def test_encoding_is_scikit_optimizes_and_round_trips():
+    from skopt.space import Categorical, Integer
+    from skopt.space import Real as SkReal
+    from skopt.utils import normalize_dimensions
+
+    from bt_optimize.search.bayes import _Encoder
+
+    space = Space({"a": Int(2, 60), "b": Int(10, 250, step=5), "c": Real(0.01, 0.2, log=True), "m": Cat(["x", "y"]),
+                   "k": Cat(["p", "q", "r"]), "f": 3, "s": Real(0.0, 0.15, step=0.03), "n": Int(1, 100, log=True)})
+    sk = normalize_dimensions([Integer(2, 60), Integer(0, 48), SkReal(0.01, 0.2, prior="log-uniform"),
+                               Categorical([0, 1]), Categorical([0, 1, 2]), Integer(0, 5),
+                               Integer(1, 100, prior="log-uniform")])
+    enc = _Encoder(space)
+    rng = np.random.default_rng(0)
+    points = [space.sample(rng) for _ in range(100)]
+    rows = enc.rows(points)
+    assert enc.encode(rows) == pytest.approx(np.array(sk.transform(rows.tolist())), abs=1e-12)
+    assert [enc.point(r) for r in enc.decode(enc.encode(rows))] == points
+    assert all(space.validate_point(enc.point(r)) == enc.point(r) for r in enc.sample(rng, 50))
+    small = Space({"a": Int(4, 40, step=4), "s": Real(0.0, 0.15, step=0.03), "m": Cat(["x", "y"])})
+    grid = [_Encoder(small).point(r) for r in _Encoder(small).grid_rows()]
+    assert sorted(map(params_key, grid)) == sorted(map(params_key, small.grid()))
