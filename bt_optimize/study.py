@@ -85,12 +85,14 @@ class Study:
         self._next_number = max(self._next_number, t.number + 1)
         if t.state in _RAN and not t.cached:
             self._n_ran += 1
-        light = t if self._keep else replace(t, analysis={})
+        # With a storage that keeps trials on disk, the in-memory record is lean (no metrics, no analysis):
+        # memory stays flat however many trials run; full records are read back from storage when asked.
+        light = t if self._keep else replace(t, analysis={}, metrics={})
         self._records.append(light)
         self._cache[_key(t.params, t.window)] = light
         if t.ok and t.user_attrs.get("fidelity", 1.0) == 1.0 and self.objective.better(
                 t.value, None if self._best is None else self._best.value):
-            self._best = light
+            self._best = t if self._keep else replace(t, analysis={})
 
     def _record(self, t: Trial) -> Trial:
         self.storage.add_trial(self._study_id, t)
@@ -270,14 +272,15 @@ class Study:
 
     def get_trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
         """The recorded trials (without analyzer output unless stored in memory), optionally by state."""
-        return sorted((t for t in self._records if states is None or t.state in states), key=lambda t: t.number)
+        source = self._records if self._keep else self.storage.load_trials(self._study_id)
+        return sorted((t for t in source if states is None or t.state in states), key=lambda t: t.number)
 
     @property
     def trials(self) -> pd.DataFrame:
         """One row per trial: ``number``, ``state``, ``value``, ``params_<name>``, ``duration_s``, the built-in
         metrics, ``error`` and ``cached``, plus any algorithm attributes as ``attr_<name>``."""
         rows = []
-        for t in self._records:
+        for t in self.get_trials():
             row: dict[str, Any] = {"number": t.number, "state": t.state.value,
                                    "value": math.nan if t.value is None else t.value}
             for k in self.space.names:
@@ -304,6 +307,8 @@ class Study:
             KeyError: no trial with that number.
         """
         hit = next((t for t in self._records if t.number == number), None)
+        if hit is not None and not self._keep:
+            hit = next(t for t in self.get_trials() if t.number == number)
         if hit is None:
             raise KeyError(f"study {self.name!r} has no trial {number}; numbers run from 0 to {self._next_number - 1}")
         data = hit.analysis if self._keep else self.storage.load_analysis(self._study_id, number)
