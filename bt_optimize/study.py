@@ -272,7 +272,11 @@ class Study:
 
     def get_trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
         """The recorded trials (without analyzer output unless stored in memory), optionally by state."""
-        source = self._records if self._keep else self.storage.load_trials(self._study_id)
+        if self._keep:
+            source = self._records
+        else:  # full records from storage, limited to the trials this study object has seen
+            known = {t.number for t in self._records}
+            source = [t for t in self.storage.load_trials(self._study_id) if t.number in known]
         return sorted((t for t in source if states is None or t.state in states), key=lambda t: t.number)
 
     @property
