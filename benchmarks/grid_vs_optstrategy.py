@@ -411,12 +411,17 @@ def report(sp: dict[str, Any] | None, mem: dict[str, Any] | None, repeats: int, 
         lines.append(f"- {repeats} repeat(s) of the three runs, alternating (order rotated each repeat); medians. "
                      f"Median wall / CPU seconds, for reference only: optstrategy {med['optstrategy']:.1f} / "
                      f"{cmed['optstrategy']:.1f}, optimize_grid maxcpus=2 {med['grid2']:.1f} / {cmed['grid2']:.1f}, "
-                     f"maxcpus=1 {med['grid1']:.1f} / {cmed['grid1']:.1f}.")
+                     f"maxcpus=1 {med['grid1']:.1f} / {cmed['grid1']:.1f}. Per repeat, `optimize_grid` / "
+                     "`optstrategy`: " + ", ".join(f"{a / b:.2f}" for a, b in zip(sp["times"]["grid2"],
+                                                                              sp["times"]["optstrategy"]))
+                     + "; maxcpus=1 / maxcpus=2: " + ", ".join(f"{a / b:.2f}" for a, b in zip(sp["times"]["grid1"],
+                                                                                         sp["times"]["grid2"]))
+                     + ".")
         if sp["others"]:
             lines.append(f"- Other processes on the machine kept {min(sp['others']):.2f} to {max(sp['others']):.2f} "
                          f"cores busy on average during the runs (median {statistics.median(sp['others']):.2f}, "
                          f"from `/proc/stat`); with {os.cpu_count()} cores, wall times and the speed-up depend on "
-                         "it, CPU times much less.")
+                         "it, and CPU times too, less strongly (shared caches, the host).")
     if mem:
         big = mem["big"]
         lines.append(f"- Memory: ORCL 2014 (one year), objective `{MEM_OBJECTIVE}`, SQLite storage, maxcpus=2, each "

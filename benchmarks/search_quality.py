@@ -28,7 +28,7 @@ Four measurements, written to ``docs/benchmarks_search.md``:
 
 Usage::
 
-    python benchmarks/search_quality.py            # 5 seeds, everything (about 15-25 minutes on 2 CPUs)
+    python benchmarks/search_quality.py            # 10 seeds (5 for part 4), everything (10-25 minutes on 2 CPUs)
     python benchmarks/search_quality.py --quick    # 2 seeds, smaller real-backtest runs (under 5 minutes)
     python benchmarks/search_quality.py --grids-only
 """
@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 
 import bt_optimize as bto
+from bt_optimize.engine.fidelity import default_warmup
+from bt_optimize.engine.windows import recent_window
 from bt_optimize.search.bayes import BayesSearch
 from bt_optimize.search.genetic import GeneticSearch
 from bt_optimize.search.random import RandomSearch
@@ -89,7 +91,7 @@ class Problem:
         return CACHE / f"{self.name}.csv"
 
     def describe(self) -> str:
-        dims = ", ".join(f"`{n}` {d!r}" for n, d in self.space.dims.items())
+        dims = ", ".join(f"`{n}` {_dim_text(d)}" for n, d in self.space.dims.items())
         return (f"`{self.strategy.__name__}` on {self.dataset.upper()} {self.fromdate[:4]}-{self.todate[:4]}: {dims} "
                 f"({int(self.space.cardinality)} points)")
 
@@ -121,6 +123,13 @@ class Problem:
         if missing:
             raise RuntimeError(f"{self.cache_path} lacks {len(missing)} points (e.g. {missing[0]}); delete it")
         return out
+
+
+def _dim_text(d: Any) -> str:
+    if isinstance(d, (Int, Real)):
+        step = f", step {d.step:g}" if d.step not in (None, 1) else ""
+        return f"{type(d).__name__}({d.low:g}..{d.high:g}{step}{', log' if d.log else ''})"
+    return f"Cat({', '.join(map(str, d.choices))})"
 
 
 def _typed(dim: Any, v: Any) -> Any:
@@ -370,21 +379,43 @@ def proposal_time(n_told: int, n_skopt: int) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------ 4. fidelity
+def _bars_fed(study: bto.Study, kw: dict[str, Any]) -> int:
+    """Bars fed to backtrader over the study's backtests (quick runs with their warmup, full runs): a measure of
+    backtest work that machine load does not change."""
+    n_bars = len(study.payload.feeds[0])
+    quick_bars = 0
+    if kw.get("fidelity") is not None:
+        f = kw["fidelity"]
+        warm = kw.get("fidelity_warmup")
+        warm = min(default_warmup(study.space) if warm is None else warm, round(f * n_bars))
+        w = recent_window(bto.Window(), n_bars, f, warm)
+        quick_bars = n_bars - max(0, w.start - w.warmup)
+    total = 0
+    for t in study.get_trials():
+        if t.state is TrialState.PRUNED:
+            total += quick_bars
+        elif t.state in (TrialState.COMPLETE, TrialState.FAIL):
+            total += n_bars + quick_bars
+    return total
+
+
 def fidelity(seeds: list[int], variants: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every variant on every seed, variants alternating within each seed (so load drifts hit them alike)."""
     prob = PROBLEMS[1]
     table = prob.table()
     ok = np.array([v for v in table.values() if v is not None])
     best, median = float(ok.max()), float(np.median(ok))
     n_trials = round(0.1 * len(table))
     rows = []
-    for label, kw in variants:
-        for seed in seeds:
+    for seed in seeds:
+        for label, kw in variants:
             t0 = time.perf_counter()
             study = prob.cerebro(2).optimize_bayes(prob.strategy, n_trials=n_trials, batch_size=BATCH, seed=seed,
                                                    progress=False, **kw, **prob.dims)
             wall = time.perf_counter() - t0
             df = study.trials
             row = {"variant": label, "seed": seed, "backtest_s": float(df.duration_s.sum()), "wall": wall,
+                   "bars": _bars_fed(study, kw),
                    "regret": max(0.0, (best - study.best_value) / (best - median)),
                    "n_full": int(((df.state == "complete") & (df.get("attr_fidelity", 1.0) == 1.0)).sum()),
                    "n_pruned": int((df.state == "pruned").sum())}
@@ -412,7 +443,7 @@ def report(args: argparse.Namespace, seeds: list[int], qrows: list[dict[str, Any
         "",
         "Each space was backtested exhaustively once (cached in `benchmarks/cache/`); the searches ran against those "
         "cached values (search quality, not engine speed). Regret = (grid best - best found) / (grid best - grid "
-        "median); median over seeds, with the worst seed in brackets.",
+        "median). Each cell: median regret over the seeds / mean regret / seeds with regret <= 0.02.",
         "",
     ]
     for prob in PROBLEMS:
@@ -431,21 +462,27 @@ def report(args: argparse.Namespace, seeds: list[int], qrows: list[dict[str, Any
             for m in METHODS:
                 r = q[(q.problem == prob.name) & (q.method == m)][b].tolist()
                 med[m] = _median(r)
-                cells.append(f"{med[m]:.3f} ({max(r):.3f})")
+                cells.append(f"{med[m]:.3f} / {statistics.fmean(r):.3f} / {sum(x <= 0.02 for x in r)}/{len(r)}")
             if b == "10%":
-                hit = med["bayes"] <= 0.02 and med["bayes"] < med["random"] and med["bayes"] < med["tpe"]
-                why = []
+                why, ties = [], []
                 if med["bayes"] > 0.02:
-                    why.append(f"regret {med['bayes']:.3f} > 0.02")
+                    why.append(f"median {med['bayes']:.3f} > 0.02")
                 for other in ("random", "tpe"):
-                    if not med["bayes"] < med[other]:
+                    if med["bayes"] == med[other] == 0.0:
+                        ties.append(f"ties {other} at 0")
+                    elif not med["bayes"] < med[other]:
                         why.append(f"not below {other}")
-                verdicts.append((prob.name, hit, why))
-                mark = "yes" if hit else "no: " + ", ".join(why)
+                verdicts.append((prob.name, not why, why + ties))
+                mark = ("yes" if not why else "no: " + ", ".join(why)) + (f" ({', '.join(ties)})" if ties else "")
             else:
                 mark = ""
             lines.append(f"| {prob.name} | {b} ({round((0.05 if b == '5%' else 0.1) * n)}) | "
                          + " | ".join(cells) + f" | {mark} |")
+    met = sum(ok for _, ok, _ in verdicts)
+    lines += ["", "Target at 10 %: median regret <= 0.02 and lower than random search's and TPE's. A tie at a median "
+              "of 0 (both found the grid's best on most seeds) cannot be beaten; it is counted as met and marked. "
+              f"Met on {met} of {len(verdicts)} problems; the mean regret and the seed counts show the differences "
+              "the medians hide."]
     secs = q.groupby("method").seconds.median()
     lines += ["", "Median seconds per run at the 10 % budget (search only, no backtests): "
               + ", ".join(f"{m} {secs[m]:.1f}" for m in METHODS) + ".", ""]
@@ -471,22 +508,46 @@ def report(args: argparse.Namespace, seeds: list[int], qrows: list[dict[str, Any
         "### 4. Multi-fidelity (`fidelity=0.35`) with real backtests",
         "",
         f"`{PROBLEMS[1].name}`, `n_trials` = 10 % of its grid, `batch_size=4`, `maxcpus=2`; backtest time = sum of "
-        "the trials' `duration_s` (quick and full runs); regret of the study's best (always full-fidelity) against "
-        "the cached grid. Medians over seeds.",
+        "the trials' `duration_s` (quick and full runs); bars fed = bars backtrader processed over all runs (quick "
+        "windows with their warmup, full runs), a measure of backtest work that machine load does not change; cuts "
+        "are per seed against the same seed's `fidelity=None` run (variants alternate within each seed); regret of "
+        "the study's best (always full-fidelity) against the cached grid. Medians over seeds (mean regret in "
+        "brackets).",
         "",
-        "| variant | backtest time (s) | time cut vs full | regret | regret vs full | full runs | pruned |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| variant | backtest time (s) | time cut | bars-fed cut | regret | regret vs full | full runs | pruned |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     f = pd.DataFrame(frows)
-    base = f[f.variant == "fidelity=None"]
-    base_t, base_r = _median(base.backtest_s.tolist()), _median(base.regret.tolist())
+    base = f[f.variant == "fidelity=None"].set_index("seed")
+    base_r = _median(base.regret.tolist())
     for label in dict.fromkeys(f.variant):
-        g = f[f.variant == label]
-        t, r = _median(g.backtest_s.tolist()), _median(g.regret.tolist())
-        lines.append(f"| {label} | {t:.1f} | {100 * (1 - t / base_t):.0f} % | {r:.3f} | {r - base_r:+.3f} | "
+        g = f[f.variant == label].set_index("seed")
+        t_cut = _median((1 - g.backtest_s / base.backtest_s.loc[g.index]).tolist())
+        b_cut = _median((1 - g.bars / base.bars.loc[g.index]).tolist())
+        r = _median(g.regret.tolist())
+        lines.append(f"| {label} | {_median(g.backtest_s.tolist()):.1f} | {100 * t_cut:.0f} % | {100 * b_cut:.0f} % | "
+                     f"{r:.3f} ({statistics.fmean(g.regret):.3f}) | {r - base_r:+.3f} | "
                      f"{_median(g.n_full.tolist()):.0f} | {_median(g.n_pruned.tolist()):.0f} |")
-    lines += ["", "Target: `fidelity=0.35` cuts backtest time by >= 40 % with median regret no more than 0.02 higher.",
-              "", f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
+    lines += [
+        "", "Target: `fidelity=0.35` cuts backtest time by >= 40 % with median regret no more than 0.02 higher.", "",
+        "Why the default misses the time target: every candidate pays a quick run and about 40 % of them (the default "
+        "`promote_quantile=0.6`, plus the early candidates that are best so far) a full run as well. The quick run on "
+        "the last 35 % of the bars plus its warmup (by default the largest `Int` value of the space, here 100 bars) "
+        "feeds about 40 % of the bars of a full run, so the work is about 0.4 + 0.4 = 0.8 of `fidelity=None` at the "
+        "same number of candidates: a cut near 20 %, whatever the implementation. A 40 % cut needs the quick share "
+        "plus the promoted share to stay under 0.6, e.g. `promote_quantile=0.8`. The mean regret also shows the risk "
+        "of screening on the most recent data: when the recent stretch (here 2008-2010) ranks the best parameters "
+        "of the whole period low, they are pruned and never run in full.",
+        "",
+        "### Notes on the design",
+        "",
+        "Real strategy landscapes have plateaus (a third of the RSI space never trades), narrow peaks and integer "
+        "grids. `BayesSearch` answers with: a rank (normal-score) output transform; a Latin-hypercube initial "
+        "design; the first point of each round taken from a box around the incumbent (a trust region); one proposal "
+        "in 8 uniformly random; and an `\"auto\"` acquisition ladder limited to PI, EI and LCB with kappa up to 3 "
+        "(a ladder reaching LCB kappa 4 kept exploring far away after the good region was found and missed the "
+        "Donchian peak on about half the seeds during development).",
+        "", f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
               f"numpy {np.__version__}. Other processes shared the machine during the run (load average "
               f"{os.getloadavg()[0]:.1f} at the end); timings vary with load, the ratios are the point.", ""]
     return "\n".join(lines)
@@ -504,14 +565,15 @@ def main(argv: list[str] | None = None) -> str:
         prob.grid()
     if args.grids_only:
         return ""
-    seeds = list(range(args.seeds or (2 if args.quick else 5)))
+    seeds = list(range(args.seeds or (2 if args.quick else 10)))
     qrows, qsecs = quality(seeds, METHODS)
     ov = overhead(60 if args.quick else 200)
     prop = proposal_time(500, 100 if args.quick else 200)
     variants: list[tuple[str, dict[str, Any]]] = [("fidelity=None", {}), ("fidelity=0.35", {"fidelity": 0.35})]
     if not args.quick:
         variants.append(("fidelity=0.35, promote_quantile=0.8", {"fidelity": 0.35, "promote_quantile": 0.8}))
-    frows = fidelity(seeds[:1] if args.quick else seeds[:3], variants)
+        variants.append(("fidelity=0.2, promote_quantile=0.8", {"fidelity": 0.2, "promote_quantile": 0.8}))
+    frows = fidelity(seeds[:1] if args.quick else seeds[:5], variants)
     text = report(args, seeds, qrows, qsecs, ov, prop, frows, time.perf_counter() - t0)
     args.out.write_text(text, encoding="utf-8")
     return text

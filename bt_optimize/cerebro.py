@@ -296,7 +296,8 @@ class Cerebro(bt.Cerebro):
                 stretches of the data, each run with all the bars before it as history
                 (:func:`bt_optimize.engine.windows.expanding_folds`; about ``(cv + 1) / 2`` times the cost of one
                 run). ``attr_folds`` holds each trial's fold values; their spread (variance over ``cv``) becomes that
-                trial's observation noise in the surrogate.
+                trial's observation noise in the surrogate. ``study.run_best()`` is one run over the whole window,
+                so its value is not the fold mean.
             objective, maximize, constraint, storage, study_name, progress, window, keep_series, executor:
                 As in :meth:`optimize_grid`.
             **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands.

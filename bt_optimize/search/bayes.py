@@ -1,15 +1,19 @@
 """Bayesian optimisation with a Gaussian-process surrogate: cheap batches, adaptive acquisition, no duplicates.
 
-This is the only module of bt_optimize that imports scikit-optimize. It borrows skopt's dimension transforms
-(``normalize_dimensions``: ``[0, 1]`` per numeric dimension, log dimensions in log space, one-hot categoricals) and
-its choice of kernel (a constant times a Matern-5/2 with one length scale per transformed column, plus Gaussian
-noise), and does the rest itself, because doing it the generic way is what makes batches slow:
+The encoding of points is scikit-optimize's (``normalize_dimensions``: ``[0, 1]`` per numeric dimension, log
+dimensions in log space, one-hot categoricals; the tests check the two agree) and so is the kernel (a constant times
+a Matern-5/2 with one length scale per encoded column, plus Gaussian noise). Both are computed here on whole arrays,
+together with everything else, because doing it the generic way is what makes batches slow (skopt itself is no
+longer imported at run time):
 
+- **Initial design.** ``initial_points``, then a seeded Latin hypercube (every dimension's range cut into
+  ``n_initial_points`` strata, one point per stratum), deterministic in ``seed``.
 - **The surrogate** (:class:`_GP`) is fitted by maximising the marginal likelihood with an analytic gradient
-  (L-BFGS-B, two starts: the previous fit and a default). The hyperparameters are refitted when the number of
-  told points has grown by :data:`REFIT_GROWTH` since the last fit and kept in between; every round still
-  conditions on every point told. Training points are sorted canonically, so the fit does not depend on the order
-  in which parallel results arrived.
+  (L-BFGS-B, two starts: the previous fit and a default), on at most :data:`MAX_FIT_POINTS` points (a seeded
+  subset beyond). The hyperparameters are refitted when the number of told points has grown by
+  :data:`REFIT_GROWTH` since the last fit and kept in between; every round still conditions on every point told.
+  Training points are sorted canonically, so the fit does not depend on the order in which parallel results
+  arrived.
 - **Cheap batches.** The points of a batch are chosen one after the other, each time conditioning the posterior on
   the points already chosen (and on any point still running) with the *fixed* kernel and a constant lie (the best
   value seen: skopt's ``"cl_min"``). Conditioning is a rank-one update of the candidates' posterior, so a round of
@@ -19,6 +23,12 @@ noise), and does the rest itself, because doing it the generic way is what makes
 - **Acquisition over a candidate set.** The acquisition is maximised over every point of a finite space not yet
   seen (up to ``4 * n_candidates`` points), else over ``n_candidates`` random points plus local perturbations of
   the best points.
+- **A trust region and a share of random points** (real landscapes have plateaus, narrow peaks and integer grids,
+  where a surrogate alone stalls). With ``local_picks`` the first point of every round (every other round with
+  ``batch_size=1``) is the acquisition's best among the candidates near the incumbent: within
+  :data:`LOCAL_BOX` of each numeric range (at least one step) with the same categories, or one category switched
+  (recorded ``local=True``). ``random_share`` of the proposals (evenly spread, 1 in 8 by default) are uniform random
+  points (recorded ``acquisition="random"``).
 - **No duplicates.** A point already told or proposed is never proposed again (keys from
   :func:`~bt_optimize.space.params_key`). A finite space is exhausted when every point has been proposed.
 - **Output transform.** Values are minimised internally (negated when ``maximize``). With
@@ -53,7 +63,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
-from scipy.stats import norm, rankdata
+from scipy.stats import norm, qmc, rankdata
 from threadpoolctl import ThreadpoolController
 
 from ..exceptions import SpaceError
@@ -62,7 +72,7 @@ from ..trial import Trial, TrialState
 from .base import Search
 
 __all__ = ["BayesSearch", "Acquisition", "ACQUISITIONS", "AUTO_LADDER", "AUTO_START", "STALL_THRESHOLD",
-           "OUTPUT_TRANSFORMS", "NOISE_FLOOR", "PRUNED_NOISE_FLOOR", "REFIT_GROWTH", "MAX_FIT_POINTS",
+           "OUTPUT_TRANSFORMS", "NOISE_FLOOR", "PRUNED_NOISE_FLOOR", "REFIT_GROWTH", "MAX_FIT_POINTS", "LOCAL_BOX",
            "default_n_initial_points",
            "default_window", "fold_noise", "check_arguments"]
 
@@ -130,16 +140,21 @@ class Acquisition:
 
 #: The ``"auto"`` ladder, from exploitation (index 0) to exploration (last). ``"auto"`` starts at
 #: :data:`AUTO_START` (EI, xi=0.01), moves one rung toward exploration after a stalled window and one rung toward
-#: exploitation after a window that improved; it never leaves the ladder.
+#: exploitation after a window that improved; it never leaves the ladder. (Chosen on the benchmark problems of
+#: ``benchmarks/search_quality.py``: a ladder reaching EI ``xi=0.1`` and LCB ``kappa=4`` explored too far once the
+#: good region was found; see ``docs/benchmarks_search.md``.)
 AUTO_LADDER: tuple[Acquisition, ...] = (
     Acquisition("PI", xi=0.001),
-    Acquisition("EI", xi=0.001),
     Acquisition("EI", xi=0.01),
-    Acquisition("EI", xi=0.1),
+    Acquisition("LCB", kappa=1.0),
     Acquisition("LCB", kappa=1.96),
-    Acquisition("LCB", kappa=4.0),
+    Acquisition("LCB", kappa=3.0),
 )
-AUTO_START = 2
+AUTO_START = 1
+
+#: Half-width of the box around the incumbent from which the first point of each round is taken (``local_picks``),
+#: as a share of each numeric dimension's range (at least one step of a discrete one).
+LOCAL_BOX = 0.15
 
 _FIXED = {"EI": Acquisition("EI", xi=0.01), "PI": Acquisition("PI", xi=0.01), "LCB": Acquisition("LCB", kappa=1.96)}
 _HEDGE = ("EI", "PI", "LCB")
@@ -276,6 +291,19 @@ class _Encoder:
             else:
                 out[n] = self._grids[j][int(r)]
         return {n: out[n] for n in self.space.names}
+
+    def latin_hypercube(self, n: int, seed: Any) -> list[dict[str, Any]]:
+        """``n`` points of a seeded Latin hypercube: each dimension's range (choices) cut into ``n`` equal strata,
+        one point per stratum, strata paired at random (scipy's ``LatinHypercube``)."""
+        if not self.specs or n < 1:
+            return []
+        U = qmc.LatinHypercube(d=len(self.specs), seed=np.random.default_rng(seed)).random(n)
+        R = np.empty_like(U)
+        for j, (kind, lo, hi, log, _) in enumerate(self.specs):
+            a, b = (lo - 0.5, hi + 0.5) if kind in ("int", "cat") else (lo, hi)
+            x = np.exp(math.log(a) + U[:, j] * (math.log(b) - math.log(a))) if log else a + U[:, j] * (b - a)
+            R[:, j] = np.clip(np.round(x), lo, hi) if kind in ("int", "cat") else np.clip(x, lo, hi)
+        return [self.point(r) for r in R]
 
     def grid_rows(self) -> np.ndarray:
         """Row values of every point of a finite space."""
@@ -457,8 +485,8 @@ class BayesSearch(Search):
     Acquisition ``"auto"`` (the default) adapts along :data:`AUTO_LADDER`: it starts with EI (``xi=0.01``) and,
     every ``batch_size`` trials after the initial design, compares the best value of the last ``window`` trials
     with the best before them. A relative improvement (as a share of the range of values seen) below
-    ``stall_threshold`` moves one rung toward exploration (larger ``xi``, then LCB with ``kappa`` 1.96 and 4);
-    anything better moves one rung toward exploitation (smaller ``xi``, then PI). The rung is recomputed from the
+    ``stall_threshold`` moves one rung toward exploration (LCB with ``kappa`` 1, 1.96, then 3); anything better
+    moves one rung toward exploitation (PI with ``xi=0.001``). The rung is recomputed from the
     told history, so a resumed study uses the rung the uninterrupted one would. ``"EI"``, ``"PI"``, ``"LCB"`` use
     fixed parameters (``xi=0.01``, ``kappa=1.96``); ``"gp_hedge"`` picks one of them per round with probabilities
     that favour those whose past proposals the surrogate now rates best (as in skopt).
@@ -496,6 +524,8 @@ class BayesSearch(Search):
             still checks every point).
         output_transform: ``"rank"`` (normal scores of the ranks) or ``"standard"`` (standardised values); see the
             module docstring.
+        local_picks: Take the first point of each round from near the incumbent (module docstring).
+        random_share: Share of the proposals after the initial design that are uniform random points, in ``[0, 1)``.
 
     Raises:
         ValueError: an argument is out of range (the message names the fix).
@@ -519,7 +549,7 @@ class BayesSearch(Search):
                  initial_values: Sequence[float | None] | None = None, patience: int | None = None,
                  tol: float = 0.0, window: int | None = None, stall_threshold: float = STALL_THRESHOLD,
                  n_candidates: int = 2000, constraint: Constraint | None = None,
-                 output_transform: str = "rank", local_picks: bool = True) -> None:
+                 output_transform: str = "rank", local_picks: bool = True, random_share: float = 0.125) -> None:
         super().__init__(space, seed)
         check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
                         patience=patience, tol=tol, window=window)
@@ -541,6 +571,9 @@ class BayesSearch(Search):
         self.constraint = constraint
         self.output_transform = output_transform
         self.local_picks = bool(local_picks)
+        if isinstance(random_share, bool) or not isinstance(random_share, (int, float)) or not 0 <= random_share < 1:
+            raise ValueError(f"random_share={random_share!r}: give a share of the proposals in [0, 1)")
+        self.random_share = float(random_share)
         self._sign = -1.0 if self.maximize else 1.0
         self._base = int(seed) if seed is not None else int(self.rng.integers(2**31))
         self._design_rng = np.random.default_rng([self._base, 0])
@@ -549,13 +582,14 @@ class BayesSearch(Search):
         # told history, in tell order: params, minimised full-fidelity value (None: failed, infeasible or pruned),
         # kind ("full", "fail", "infeasible", "pruned"), known noise variance (NaN: none), minimised quick value
         self._X: list[dict[str, Any]] = []
+        self._keys: list[str] = []
         self._y: list[float | None] = []
         self._kind: list[str] = []
         self._noise: list[float] = []
         self._quick: list[float | None] = []
         self._seen: set[str] = set()
-        self._seen_rows: set[tuple[float, ...]] = set()
-        self._grid: tuple[np.ndarray, np.ndarray, dict[tuple[float, ...], int], np.ndarray | None] | None = None
+        self._seen_rows: set[bytes] = set()  # encoder rows (float64 bytes) of the seen points
+        self._grid: tuple[np.ndarray, np.ndarray, dict[bytes, int], np.ndarray | None] | None = None
         self._pending: dict[str, dict[str, Any]] = {}
         self._attrs: dict[str, dict[str, Any]] = {}
         self._best: float | None = None
@@ -566,6 +600,7 @@ class BayesSearch(Search):
         self._gp_n = 0
         #: Seconds spent fitting and proposing in the last ``ask`` (for benchmarks).
         self.last_ask_s = 0.0
+        self._design: list[dict[str, Any]] | None = None
         self._queue = self._initial(initial_points, initial_values)
 
     # ------------------------------------------------------------------ set-up
@@ -625,6 +660,7 @@ class BayesSearch(Search):
         else:
             kind, y = "fail", None
         self._X.append(dict(params))
+        self._keys.append(key)
         self._y.append(y)
         self._kind.append(kind)
         self._noise.append(float(noise_var) if noise_var is not None and math.isfinite(noise_var) else math.nan)
@@ -672,7 +708,7 @@ class BayesSearch(Search):
                 self._propose(p, {"phase": "bo", "acquisition": "initial"})
                 out.append(p)
         while len(out) < n and len(self._seen) < self.n_initial_points and not self.exhausted:
-            p = self._random_point()
+            p = self._design_point()
             if p is None:
                 break
             self._propose(p, {"phase": "bo", "acquisition": "random"})
@@ -683,7 +719,7 @@ class BayesSearch(Search):
 
     def _see(self, p: Mapping[str, Any], key: str) -> None:
         self._seen.add(key)
-        self._seen_rows.add(tuple(self._enc.rows([p])[0].tolist()))
+        self._seen_rows.add(self._enc.rows([p])[0].tobytes())
 
     def _propose(self, p: dict[str, Any], attrs: dict[str, Any]) -> None:
         key = params_key(p)
@@ -699,17 +735,29 @@ class BayesSearch(Search):
         except Exception:  # noqa: BLE001 - the study reports a raising constraint; here it only filters
             return True
 
-    def _random_point(self) -> dict[str, Any] | None:
-        """The next seeded random point not seen (feasible when possible within a few hundred draws)."""
+    def _design_point(self) -> dict[str, Any] | None:
+        """The next point of the initial design not seen yet (a random point once the design is used up)."""
+        if self._design is None:
+            self._design = self._enc.latin_hypercube(self.n_initial_points, [self._base, 3])
+        while self._design:
+            p = self._design.pop(0)
+            if params_key(p) not in self._seen and self._feasible(p):
+                return p
+        return self._random_point()
+
+    def _random_point(self, rng: np.random.Generator | None = None) -> dict[str, Any] | None:
+        """The next seeded random point not seen (feasible when possible within a few hundred draws), drawn from
+        ``rng`` (default: the generator of the initial design)."""
+        rng = self._design_rng if rng is None else rng
         if self.exhausted:
             return None
         if self._finite and self.space.cardinality - len(self._seen) <= 64:
             left = [p for p in self.space.grid() if params_key(p) not in self._seen]
             ok = [p for p in left if self._feasible(p)] or left
-            return ok[int(self._design_rng.integers(len(ok)))]
+            return ok[int(rng.integers(len(ok)))]
         fallback = None
         for _ in range(500):
-            p = self.space.sample(self._design_rng)
+            p = self.space.sample(rng)
             if params_key(p) in self._seen:
                 continue
             if self._feasible(p):
@@ -772,7 +820,7 @@ class BayesSearch(Search):
                 alpha[i] = max(nv / scale, NOISE_FLOOR)
             elif k == "pruned":
                 alpha[i] = 1.0 if not math.isfinite(resid) else max(resid / scale, PRUNED_NOISE_FLOOR)
-        order = sorted(range(len(self._X)), key=lambda i: params_key(self._X[i]))
+        order = sorted(range(len(self._X)), key=self._keys.__getitem__)
         return [self._X[i] for i in order], z[order], alpha[order]
 
     def fit_surrogate(self, data: tuple[list[dict[str, Any]], np.ndarray, np.ndarray] | None = None) -> _GP | None:
@@ -801,15 +849,20 @@ class BayesSearch(Search):
 
     def _model_batch(self, n: int) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
+        # positions k (counted over all points told or proposed) with floor((k + 1) * share) > floor(k * share)
+        # get a random point: an even spread of ``random_share`` of the proposals
+        base, share = len(self._X) + len(self._pending), self.random_share
+        n_rand = sum(1 for k in range(base, base + n) if math.floor((k + 1) * share) > math.floor(k * share))
         with _one_blas_thread():
-            out = self._model_batch_serial(n)
+            out = self._model_batch_serial(n - n_rand) if n - n_rand else []
+        out += self._random_batch(n - len(out), np.random.default_rng([self._base, 4, base]))
         self.last_ask_s = time.perf_counter() - t0
         return out
 
-    def _random_batch(self, n: int) -> list[dict[str, Any]]:
+    def _random_batch(self, n: int, rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
         out = []
         for _ in range(n):
-            p = self._random_point()
+            p = self._random_point(rng)
             if p is None:
                 break
             self._propose(p, {"phase": "bo", "acquisition": "random"})
@@ -864,10 +917,12 @@ class BayesSearch(Search):
         taken = np.zeros(len(R), dtype=bool)
         local = self._near_incumbent(R) if self.local_picks and (n > 1 or len(self._X) % 2) else None
         out: list[dict[str, Any]] = []
+        check = self.constraint is not None and self._grid is None  # grid candidates are filtered already
+        infeasible: list[int] = []
         while len(out) < n and not taken.all():
+            here = local is not None and not out and bool((local & ~taken).any())
             score = acq.score(batch.mu, batch.sd, y_best)
             score[taken] = -np.inf
-            here = local is not None and not out and (local & ~taken).any()
             if here:
                 score[~local] = -np.inf
             j = int(np.argmax(score))
@@ -875,9 +930,16 @@ class BayesSearch(Search):
             p = self._enc.point(R[j])
             if params_key(p) in self._seen:
                 continue
+            if check and not self._feasible(p):
+                infeasible.append(j)
+                continue
             self._propose(p, {"phase": "bo", **acq.attrs(), **({"local": True} if here else {})})
             out.append(p)
             batch.condition(j, lie)
+        for j in infeasible[: n - len(out)] if not out else []:  # nothing feasible left: let the study record them
+            p = self._enc.point(R[j])
+            self._propose(p, {"phase": "bo", **acq.attrs()})
+            out.append(p)
         return out
 
     def _near_incumbent(self, R: np.ndarray) -> np.ndarray | None:
@@ -890,7 +952,7 @@ class BayesSearch(Search):
         best = self._enc.rows([self._X[min(done)[1]]])[0]
         diff = np.abs(R - best)
         numeric = np.array([k != "cat" for k, *_ in self._enc.specs], dtype=bool)
-        tol = np.array([(hi - lo) * 0.05 if k == "real" else 1.0 for k, lo, hi, *_ in self._enc.specs])
+        tol = np.array([max((hi - lo) * LOCAL_BOX, 0.0 if k == "real" else 1.0) for k, lo, hi, *_ in self._enc.specs])
         near = (diff[:, numeric] <= tol[numeric] + 1e-12).all(1)
         same_cat = (diff[:, ~numeric] == 0).all(1)
         one_cat = ((diff[:, ~numeric] != 0).sum(1) == 1) & (diff[:, numeric] == 0).all(1)
@@ -900,7 +962,7 @@ class BayesSearch(Search):
     def _grid_candidates(self) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None:
             R = self._enc.grid_rows()
-            index = {tuple(r): i for i, r in enumerate(R.tolist())}
+            index = {r.tobytes(): i for i, r in enumerate(R)}
             feasible = None
             if self.constraint is not None:
                 feasible = np.array([self._feasible(self._enc.point(r)) for r in R])
@@ -950,12 +1012,9 @@ class BayesSearch(Search):
                         R[switch, j] = (R[switch, j] + shift[switch]) % k
                 parts.append(R)
         R = np.unique(np.vstack(parts), axis=0)
-        keep = np.array([tuple(r) not in self._seen_rows for r in R.tolist()], dtype=bool)
+        R = np.ascontiguousarray(R)
+        keep = np.array([r.tobytes() not in self._seen_rows for r in R], dtype=bool)
         R = R[keep]
-        if self.constraint is not None and len(R):
-            ok = np.array([self._feasible(enc.point(r)) for r in R], dtype=bool)
-            if ok.any():
-                R = R[ok]
         return R, enc.encode(R)
 
     def _choose_acquisition(self, batch: _Batch, gp: _GP, X: np.ndarray, z: np.ndarray, noise: np.ndarray,

@@ -100,16 +100,19 @@ def test_default_initial_design_and_attrs():
     _, seen = _run(s, _quadratic, rounds=4, batch=4)
     acqs = [s.attrs_for(p)["acquisition"] for p in seen]
     assert acqs[:10] == ["random"] * 10
-    later = [s.attrs_for(p) for p in seen[10:]]
+    # after the design, every 8th proposal (random_share=0.125) is random, the rest use the acquisition
+    assert [i for i, a in enumerate(acqs) if i >= 10 and a == "random"] == [15]
+    later = [s.attrs_for(p) for i, p in enumerate(seen) if i >= 10 and i != 15]
     assert later and all(a["phase"] == "bo" and a["acquisition"] == AUTO_LADDER[AUTO_START].name for a in later)
     assert all(a["xi"] == AUTO_LADDER[AUTO_START].xi for a in later)
+    assert [bool(a.get("local")) for a in later] == [True, False, True, False, False]  # first of each round
 
 
 @pytest.mark.parametrize("acq", ["EI", "PI", "LCB", "gp_hedge"])
 def test_fixed_acquisitions_are_recorded(acq):
     s = BayesSearch(SPACE, seed=2, batch_size=3, acquisition=acq, n_initial_points=4)
     _, seen = _run(s, _quadratic, rounds=3, batch=3)
-    names = {s.attrs_for(p)["acquisition"] for p in seen[4:]}
+    names = {s.attrs_for(p)["acquisition"] for p in seen[4:]} - {"random"}  # random_share picks aside
     assert names and names <= ({"EI", "PI", "LCB"} if acq == "gp_hedge" else {acq})
 
 
