@@ -25,7 +25,7 @@ from .search.random import RandomSearch
 from .space import Space, check_param_names
 from .storage import Storage, get_storage
 from .study import Study
-from .trial import Window
+from .trial import TrialState, Window
 from .walkforward import WalkForward
 
 __all__ = ["Cerebro"]
@@ -248,7 +248,8 @@ class Cerebro(bt.Cerebro):
                        initial_values: list[float | None] | None = None, acquisition: str = "auto",
                        refine: float = 0.0, patience: int | None = None, tol: float = 0.0,
                        n_initial_points: int | None = None, fidelity: float | None = None,
-                       promote_quantile: float = 0.6, fidelity_warmup: int | None = None, cv: int | None = None,
+                       promote_quantile: float = 0.6, promote_z: float | None = 1.5,
+                       fidelity_warmup: int | None = None, cv: int | None = None,
                        objective: Any = "sharpe_ratio",
                        maximize: bool | None = None, constraint: Constraint | None = None,
                        storage: str | Path | Storage | None = None, study_name: str | None = None,
@@ -281,15 +282,19 @@ class Cerebro(bt.Cerebro):
             n_initial_points: Random/initial trials before the surrogate is used (default
                 ``max(2 * batch_size, min(10, 2 * n_params + 2))``).
             fidelity: Optional share of the data (0 to 1) for a quick screen: every candidate first runs on the
-                most recent ``fidelity`` of the data (of ``window``); only a quick value above the
-                ``promote_quantile`` quantile of the quick values so far (the best so far always) is run on the
+                most recent ``fidelity`` of the data (of ``window``); only a candidate that passes the promotion tests
+                (``promote_quantile``, ``promote_z``; the best quick value so far always does) is run on the
                 full data, the others end ``pruned`` with their quick value (``attr_fidelity``,
                 ``attr_quick_value``). Each candidate is one trial of ``n_trials`` whatever its stages; its
                 ``duration_s`` covers both runs. The best is always a full-fidelity result. See
                 :mod:`bt_optimize.engine.fidelity` and, for how the surrogate treats pruned points,
                 :mod:`bt_optimize.search.bayes`. The refinement pass runs at full fidelity.
             promote_quantile: Quantile of the quick values seen so far that a quick value must beat (0.6: about the
-                best 40 % are promoted).
+                best 40 % pass).
+            promote_z: Once the quick values are seen to predict the full ones (a line fitted through the promoted
+                trials), a candidate is promoted only if its predicted full value plus ``promote_z`` residual
+                standard deviations reaches the best full value so far (larger: more full runs; ``None``: the
+                quantile alone). See :mod:`bt_optimize.engine.fidelity`.
             fidelity_warmup: Bars fed before the quick window to prime indicators (default: the largest ``Int``
                 value of the space, as periods are usually integer parameters, at most the quick window's length).
             cv: Optional number of walk-forward folds (>= 2): each objective value is the mean over ``cv`` back-to-back
@@ -331,7 +336,8 @@ class Cerebro(bt.Cerebro):
         n_main = n_trials - n_refine
         if n_main < 1:
             raise SpaceError(f"refine={refine!r} leaves no trial for the main loop of n_trials={n_trials}; lower it")
-        check_options(fidelity=fidelity, promote_quantile=promote_quantile, fidelity_warmup=fidelity_warmup, cv=cv)
+        check_options(fidelity=fidelity, promote_quantile=promote_quantile, fidelity_warmup=fidelity_warmup, cv=cv,
+                      promote_z=promote_z)
         obj = objective if isinstance(objective, Objective) else Objective(objective, maximize)
         _, space = self._resolve(strategy, dict(params))
         try:
@@ -348,13 +354,20 @@ class Cerebro(bt.Cerebro):
         try:
             staged = dict(window=study.window, n_bars=len(study.payload.feeds[0]), space=study.space,
                           stored=study.get_trials(), maximize=obj.maximize, cv=cv)
-            main_ex = staged_executor(ex, fidelity=fidelity, promote_quantile=promote_quantile,
+            main_ex = staged_executor(ex, fidelity=fidelity, promote_quantile=promote_quantile, promote_z=promote_z,
                                       fidelity_warmup=fidelity_warmup, **staged)
             study.optimize(search, main_ex, n_trials=n_main, batch_size=batch_size, user_attrs=search.attrs_for)
-            if n_refine and study.stop_reason != "interrupted":
+            main_reason = study.stop_reason
+            if n_refine and main_reason != "interrupted":
+                # the pass gets its own share, even when the main loop stopped early (patience, exhausted)
+                refined = sum(1 for t in study.get_trials()
+                              if t.user_attrs.get("phase") == "refine" and t.state is not TrialState.INFEASIBLE)
+                goal = n_trials if main_reason == "budget" else min(n_trials, study.n_ran - refined + n_refine)
                 polish = RefineSearch(study.space, seed, maximize=obj.maximize, constraint=constraint)
-                study.optimize(polish, staged_executor(ex, **staged), n_trials=n_trials, batch_size=batch_size,
+                study.optimize(polish, staged_executor(ex, **staged), n_trials=goal, batch_size=batch_size,
                                user_attrs=polish.attrs_for)
+                if study.stop_reason != "interrupted" and main_reason != "budget":
+                    study.set_stop_reason(main_reason)  # why the search ended early, not the pass's budget
             return study
         finally:
             ex.close()

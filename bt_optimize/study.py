@@ -205,10 +205,15 @@ class Study:
         finally:
             if bar is not None:
                 bar.close()
-        self.storage.set_attr(self._study_id, "stop_reason", self.stop_reason)
+        self.set_stop_reason(self.stop_reason)
         if self._best is None and self.stop_reason != "interrupted":
             self._raise_if_nothing_completed()
         return self
+
+    def set_stop_reason(self, reason: str) -> None:
+        """Record why the study ended (kept in storage with the study)."""
+        self.stop_reason = reason
+        self.storage.set_attr(self._study_id, "stop_reason", reason)
 
     def _raise_if_nothing_completed(self) -> None:
         failed = [t for t in self._records if t.state is TrialState.FAIL]

@@ -1,4 +1,4 @@
-"""The user guide's code blocks run, in order, in one namespace."""
+"""The documentation's code blocks run, in order, in one namespace per page."""
 
 from __future__ import annotations
 
@@ -10,32 +10,47 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+def run_page(name: str, min_blocks: int) -> dict:
+    """Execute every ```python block of ``docs/<name>`` in order; the shared namespace afterwards."""
+    text = (DOCS / name).read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= min_blocks
+    ns: dict = {"__name__": name.replace(".", "_")}
+    for i, block in enumerate(blocks):
+        try:
+            exec(compile(block, f"{name} block {i + 1}", "exec"), ns)
+        except Exception as exc:  # pragma: no cover - the message says which block broke
+            raise AssertionError(f"{name} block {i + 1} failed: {exc!r}\n{block}") from exc
+    return ns
+
+
 @pytest.mark.slow
 def test_guide_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    text = (DOCS / "guide.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) >= 8
-    ns: dict = {"__name__": "guide"}
-    for i, block in enumerate(blocks):
-        try:
-            exec(compile(block, f"guide.md block {i + 1}", "exec"), ns)
-        except Exception as exc:  # pragma: no cover - the message says which block broke
-            raise AssertionError(f"guide.md block {i + 1} failed: {exc!r}\n{block}") from exc
+    ns = run_page("guide.md", 8)
     assert ns["study"].n_trials >= 1
 
 
 @pytest.mark.slow
 def test_walkforward_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    text = (DOCS / "walkforward.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) >= 4
-    ns: dict = {"__name__": "walkforward_doc"}
-    for i, block in enumerate(blocks):
-        try:
-            exec(compile(block, f"walkforward.md block {i + 1}", "exec"), ns)
-        except Exception as exc:  # pragma: no cover - the message says which block broke
-            raise AssertionError(f"walkforward.md block {i + 1} failed: {exc!r}\n{block}") from exc
+    ns = run_page("walkforward.md", 4)
     assert len(ns["wf"].windows) >= 3
     assert (tmp_path / "walkforward.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_search_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = run_page("search.md", 8)
+    assert ns["study"].method == "genetic" and len(ns["study"].generations) >= 1
+    for png in ("convergence.png", "objective.png", "evaluations.png", "generations.png"):
+        assert (tmp_path / png).stat().st_size > 0
+
+
+def test_robustness_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = run_page("robustness.md", 2)
+    assert ns["noise"]["status"] == "ok" and ns["sens"].n_backtests > 10
+    assert "## Summary" in ns["report"]
+    assert (tmp_path / "fast.png").stat().st_size > 0 and (tmp_path / "fast_slow.png").stat().st_size > 0

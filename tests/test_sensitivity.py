@@ -149,18 +149,3 @@ def test_arguments_are_checked_before_any_backtest(call: dict[str, Any], error: 
         cerebro.sensitivity(**kwargs)
     with pytest.raises(DataError):
         cerebro.sensitivity(SmaCross, BASE, n_points=3)
-
-
-def test_robustness_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import re
-
-    monkeypatch.chdir(tmp_path)
-    text = (Path(__file__).resolve().parents[1] / "docs" / "robustness.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 2
-    ns: dict[str, Any] = {"__name__": "robustness_doc"}
-    for i, block in enumerate(blocks):
-        exec(compile(block, f"robustness.md block {i + 1}", "exec"), ns)
-    assert ns["noise"]["status"] == "ok" and ns["sens"].n_backtests > 10
-    assert "## Summary" in ns["report"]
-    assert (tmp_path / "fast.png").stat().st_size > 0 and (tmp_path / "fast_slow.png").stat().st_size > 0

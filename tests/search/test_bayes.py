@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import bt_optimize as bto
+from bt_optimize.engine.fidelity import promotion_bound
 from bt_optimize.engine.windows import expanding_folds, recent_window
 from bt_optimize.exceptions import SpaceError
 from bt_optimize.search.bayes import (
@@ -277,6 +278,16 @@ def test_resume_from_sqlite_runs_nothing_twice(tmp_path, monkeypatch):
     assert list(df.attr_phase) == ["bo"] * 12 + ["refine"] * 4
 
 
+def test_refine_gets_its_share_after_a_patience_stop():
+    # a known value no trial can beat: the main loop stops on patience; the pass then runs its own share only
+    study = _cerebro(1).optimize_bayes(SmaCross, n_trials=20, batch_size=2, seed=4, refine=0.2, patience=4,
+                                       initial_points=[{"fast": 10, "slow": 50, "ma": "sma"}], initial_values=[50.0],
+                                       progress=False, **SMA_SPACE)
+    phases = list(study.trials.attr_phase)
+    assert phases == ["bo"] * 4 + ["refine"] * 4
+    assert study.stop_reason == "patience"
+
+
 def test_plots_of_a_bayes_study(tmp_path):
     study = _cerebro(1).optimize_bayes(SmaCross, n_trials=8, batch_size=2, seed=2, refine=0.25, progress=False,
                                        constraint=lambda p: p["fast"] < p["slow"], **SMA_SPACE)
@@ -318,7 +329,7 @@ def _fidelity_study(maxcpus: int, **kw):
 def test_multi_fidelity_prunes_and_the_best_is_full_fidelity(tmp_path, monkeypatch):
     counter = tmp_path / "count.txt"
     monkeypatch.setenv(COUNT_ENV, str(counter))
-    study = _fidelity_study(2)
+    study = _fidelity_study(2, promote_z=None)  # the quantile alone (test 2 is checked below)
     df = study.trials
     ran = [t for t in study.get_trials() if t.state is not TrialState.INFEASIBLE]
     pruned = [t for t in ran if t.state is TrialState.PRUNED]
@@ -344,9 +355,60 @@ def test_multi_fidelity_prunes_and_the_best_is_full_fidelity(tmp_path, monkeypat
     assert study.best_trial.user_attrs["fidelity"] == 1.0
     assert study.best_value == max(t.value for t in full)
     # parallel finishing order does not change the promotions
-    serial = _fidelity_study(1)
+    serial = _fidelity_study(1, promote_z=None)
     cols = ["number", "state", "params_fast", "params_slow", "params_ma"]
     assert serial.trials[cols].equals(df[cols])
+
+
+def test_promotion_bound_fits_a_line_only_when_quick_values_predict_full_ones():
+    line = [(q, 2.0 * q + 1.0 + e) for q, e in zip(range(6), [0.1, -0.1, 0.0, 0.1, -0.1, 0.0])]
+    icpt, slope, margin = promotion_bound(line, 2.0)
+    assert slope == pytest.approx(2.0, abs=0.05) and icpt == pytest.approx(1.0, abs=0.2)
+    assert 0.1 < margin < 0.4  # two residual standard deviations
+    assert promotion_bound(line[:4], 2.0) is None  # too few pairs
+    assert promotion_bound([(q, -q) for q in range(6)], 1.0) is None  # no positive relation
+    assert promotion_bound([(q, f) for q, f in zip(range(8), [1, 5, 0, 4, 1, 0, 5, 2])], 1.0) is None  # noise
+
+
+def _replay_promotions(trials: list[Trial], z: float, batch: int) -> int:
+    """Check every screening decision of a fidelity study, round by round; the number pruned by test 2."""
+    trials = sorted(trials, key=lambda t: t.number)
+    seen: list[float] = []
+    by_bound = 0
+    for r in range(0, len(trials), batch):  # test 2 uses the earlier rounds only
+        earlier = [t for t in trials[:r] if t.state is TrialState.COMPLETE]
+        line = promotion_bound([(t.user_attrs["quick_value"], t.value) for t in earlier], z)
+        best = max((t.value for t in earlier), default=-math.inf)
+        for t in trials[r:r + batch]:
+            q = t.user_attrs["quick_value"]
+            seen.append(q)
+            leader = q >= max(seen)
+            if not (q > np.quantile(seen, 0.6) or leader):
+                assert t.state is TrialState.PRUNED and t.user_attrs["pruned_by"] == "quantile", t
+            elif line is not None and not leader and line[0] + line[1] * q + line[2] < best:
+                assert t.state is TrialState.PRUNED and t.user_attrs["pruned_by"] == "bound", t
+                assert t.user_attrs["promote_bound"] == pytest.approx(line[0] + line[1] * q + line[2])
+                by_bound += 1
+            else:
+                assert t.state is TrialState.COMPLETE and t.user_attrs["fidelity"] == 1.0, t
+    return by_bound
+
+
+def test_fidelity_promotes_only_candidates_that_could_beat_the_best(tmp_path, monkeypatch):
+    counter = tmp_path / "count.txt"
+    monkeypatch.setenv(COUNT_ENV, str(counter))
+    space = dict(fast=bto.Int(2, 20), slow=bto.Int(30, 120, step=5), ma=bto.Cat(["sma", "ema"]))  # all feasible
+    kw = dict(n_trials=32, batch_size=4, seed=5, progress=False, fidelity=0.35, promote_z=0.0, **space)
+    study = _cerebro(2).optimize_bayes(CountingSmaCross, **kw)
+    trials = study.get_trials()
+    assert len(trials) == 32 and count_backtests(counter) == 32 + sum(t.state is TrialState.COMPLETE for t in trials)
+    assert _replay_promotions(trials, 0.0, 4) > 0  # test 2 did prune here
+    # a resumed study seeds its pairs and best full value from storage
+    db = tmp_path / "f.db"
+    _cerebro(2).optimize_bayes(CountingSmaCross, **{**kw, "n_trials": 20}, storage=str(db), study_name="f")
+    resumed = _cerebro(2).optimize_bayes(CountingSmaCross, **kw, storage=str(db), study_name="f")
+    assert resumed.n_ran == 32
+    _replay_promotions(resumed.get_trials(), 0.0, 4)
 
 
 def test_fidelity_and_cv_options_are_validated_before_any_backtest(tmp_path, monkeypatch):
@@ -355,6 +417,7 @@ def test_fidelity_and_cv_options_are_validated_before_any_backtest(tmp_path, mon
     c = _cerebro(1)
     for kw, match in [(dict(fidelity=1.0), "fidelity"), (dict(fidelity=0), "fidelity"),
                       (dict(fidelity=0.3, promote_quantile=1.0), "promote_quantile"),
+                      (dict(fidelity=0.3, promote_z=-1), "promote_z"),
                       (dict(fidelity=0.3, fidelity_warmup=-1), "fidelity_warmup"), (dict(cv=1), "cv"),
                       (dict(cv=True), "cv"), (dict(cv=200), "too few")]:
         with pytest.raises(SpaceError, match=match):
