@@ -248,7 +248,7 @@ class Cerebro(bt.Cerebro):
                        initial_values: list[float | None] | None = None, acquisition: str = "auto",
                        refine: float = 0.0, patience: int | None = None, tol: float = 0.0,
                        n_initial_points: int | None = None, fidelity: float | None = None,
-                       promote_quantile: float = 0.6, promote_z: float | None = 1.5,
+                       promote_quantile: float = 0.6, promote_z: float | None = 2.0,
                        fidelity_warmup: int | None = None, cv: int | None = None,
                        objective: Any = "sharpe_ratio",
                        maximize: bool | None = None, constraint: Constraint | None = None,

@@ -139,11 +139,13 @@ class Study:
             return pts
 
         def specs() -> Iterator[TrialSpec]:
+            # with batch_size, one call yields one round (an executor may rely on that, e.g. FidelityExecutor)
+            yielded = False
             while budget_left():
                 room = (n_trials or 10**9) - self.n_ran - len(pending)
                 n = 1 if batch_size is None else max(1, min(batch_size, room))
-                if batch_size is not None and pending:
-                    return  # a round is still running
+                if batch_size is not None and (pending or yielded):
+                    return  # a round is still running, or its results must be told before the next one
                 pts = next_points(n)
                 if not pts:
                     return
@@ -176,6 +178,7 @@ class Study:
                     self._next_number += 1
                     pending[spec.number] = (spec, user_attrs(p) if user_attrs else {})
                     pending_keys.add(key)
+                    yielded = True
                     yield spec
 
         try:

@@ -59,14 +59,15 @@ from .executors import Executor
 from .windows import expanding_folds, recent_window
 from .worker import Payload, TrialSpec
 
-__all__ = ["FidelityExecutor", "DEFAULT_PROMOTE_QUANTILE", "DEFAULT_PROMOTE_Z", "MIN_PAIRS", "MIN_CORRELATION",
-           "promotion_threshold", "promotion_bound", "check_options", "default_warmup", "staged_executor"]
+__all__ = ["FidelityExecutor", "PromotionRule", "DEFAULT_PROMOTE_QUANTILE", "DEFAULT_PROMOTE_Z", "MIN_PAIRS",
+           "MIN_CORRELATION", "promotion_threshold", "promotion_bound", "check_options", "default_warmup",
+           "staged_executor"]
 
 #: Default ``promote_quantile``: a quick value above the 0.6 quantile of those seen so far is promoted.
 DEFAULT_PROMOTE_QUANTILE = 0.6
 
 #: Default ``promote_z``: residual standard deviations added to a trial's predicted full value (test 2).
-DEFAULT_PROMOTE_Z = 1.5
+DEFAULT_PROMOTE_Z = 2.0
 
 #: Promoted trials with both values needed before test 2 applies.
 MIN_PAIRS = 5
@@ -105,6 +106,67 @@ def promotion_bound(pairs: Sequence[tuple[float, float]], z: float) -> tuple[flo
     return round(float(icpt), 12), round(float(slope), 12), z * sd
 
 
+class PromotionRule:
+    """The screening decision of the module docstring, kept apart from running backtests (the benchmark replays
+    it on cached values).
+
+    Call :meth:`start_round` before each round, :meth:`decide` with each quick value in trial-number order, and
+    :meth:`record` with each promoted trial's quick and full values.
+
+    Args:
+        promote_quantile: Quantile of the quick values seen so far that a quick value must beat, in ``[0, 1)``.
+        promote_z: Residual standard deviations of test 2 (``None``: the quantile only).
+        maximize: Direction of the objective (``False``: lower values are better).
+        quick_values: Quick values of the study's stored trials, in trial-number order (resume).
+        pairs: ``(quick, full)`` values of the study's stored promoted trials (resume).
+        best_full: Best full value of the study's stored trials (resume).
+    """
+
+    def __init__(self, promote_quantile: float = DEFAULT_PROMOTE_QUANTILE,
+                 promote_z: float | None = DEFAULT_PROMOTE_Z, maximize: bool = True,
+                 quick_values: Sequence[float] = (), pairs: Sequence[tuple[float, float]] = (),
+                 best_full: float | None = None) -> None:
+        if not 0 <= promote_quantile < 1:
+            raise ValueError(f"promote_quantile={promote_quantile!r}: give a quantile in [0, 1)")
+        self.promote_quantile = float(promote_quantile)
+        self.promote_z = promote_z
+        self.sign = 1.0 if maximize else -1.0
+        self._history: list[float] = [self.sign * float(v) for v in quick_values]
+        self._pairs: list[tuple[float, float]] = [(self.sign * float(q), self.sign * float(f)) for q, f in pairs]
+        self._best_full = -math.inf if best_full is None else self.sign * float(best_full)
+        self._line: tuple[float, float, float] | None = None  # test 2's line, fixed for the round
+        self._round_best = self._best_full
+
+    def start_round(self) -> None:
+        """Fix test 2's line and incumbent from the results recorded so far (earlier rounds)."""
+        self._line = None if self.promote_z is None else promotion_bound(self._pairs, self.promote_z)
+        self._round_best = self._best_full
+
+    def decide(self, value: float) -> tuple[bool, dict[str, Any]]:
+        """Screen one finite quick value; ``(promote, user_attrs)`` where the attributes hold
+        ``promote_threshold`` and, for a pruned value, ``pruned_by`` (and ``promote_bound`` for test 2)."""
+        q = self.sign * float(value)
+        self._history.append(q)
+        threshold = promotion_threshold(self._history, self.promote_quantile)
+        attrs: dict[str, Any] = {"promote_threshold": self.sign * threshold}
+        leader = q >= max(self._history)
+        if not (q > threshold or leader):
+            return False, {**attrs, "pruned_by": "quantile"}
+        if self._line is not None and not leader:
+            icpt, slope, margin = self._line
+            bound = icpt + slope * q + margin
+            if bound < self._round_best:
+                return False, {**attrs, "pruned_by": "bound", "promote_bound": self.sign * bound}
+        return True, attrs
+
+    def record(self, quick_value: float | None, full_value: float) -> None:
+        """Learn from a promoted trial's full value (``quick_value`` ``None``: its quick run could not be scored)."""
+        f = self.sign * float(full_value)
+        self._best_full = max(self._best_full, f)
+        if quick_value is not None:
+            self._pairs.append((self.sign * float(quick_value), f))
+
+
 class FidelityExecutor(Executor):
     """Runs a study's trials through a quick screen, then the promising ones on the full data (module docstring).
 
@@ -127,20 +189,11 @@ class FidelityExecutor(Executor):
                  maximize: bool = True, quick_values: Sequence[float] = (),
                  pairs: Sequence[tuple[float, float]] = (), best_full: float | None = None,
                  folds: tuple[Window, ...] = ()) -> None:
-        if not 0 <= promote_quantile < 1:
-            raise ValueError(f"promote_quantile={promote_quantile!r}: give a quantile in [0, 1)")
         self.inner = inner
         self.quick = quick
         self.fidelity = fidelity
-        self.promote_quantile = float(promote_quantile)
-        self.sign = 1.0 if maximize else -1.0
         self.folds = tuple(folds)
-        self._history: list[float] = [self.sign * float(v) for v in quick_values]
-        self.promote_z = promote_z
-        self._pairs: list[tuple[float, float]] = [(self.sign * float(q), self.sign * float(f)) for q, f in pairs]
-        self._best_full = -math.inf if best_full is None else self.sign * float(best_full)
-        self._line: tuple[float, float, float] | None = None  # test 2's line, fixed for the round
-        self._round_best = self._best_full
+        self.rule = PromotionRule(promote_quantile, promote_z, maximize, quick_values, pairs, best_full)
 
     @property
     def n_workers(self) -> int:  # type: ignore[override]
@@ -159,9 +212,7 @@ class FidelityExecutor(Executor):
         if self.quick is None:
             yield from self.inner.imap_unordered(self._full(s) for s in specs)
             return
-        # test 2 sees the results of earlier rounds only
-        self._line = None if self.promote_z is None else promotion_bound(self._pairs, self.promote_z)
-        self._round_best = self._best_full
+        self.rule.start_round()  # test 2 sees the results of earlier rounds only
         outer = iter(specs)
         outer_done = [False]
         promoted: deque[TrialSpec] = deque()
@@ -218,21 +269,12 @@ class FidelityExecutor(Executor):
                                                                 "fidelity": self.fidelity}}
         threshold = None
         if state is TrialState.COMPLETE:
-            q = self.sign * float(res["value"])
-            self._history.append(q)
-            threshold = promotion_threshold(self._history, self.promote_quantile)
-            attrs = {"fidelity": self.fidelity, "quick_value": res["value"], "promote_threshold": self.sign * threshold}
-            leader = q >= max(self._history)
-            if not (q > threshold or leader):
+            promote, attrs = self.rule.decide(res["value"])
+            threshold = attrs["promote_threshold"]
+            if not promote:
                 return {**res, "state": TrialState.PRUNED.value, "window": self.quick,
-                        "user_attrs": {**attrs, "pruned_by": "quantile"}}
-            if self._line is not None and not leader:
-                icpt, slope, margin = self._line
-                bound = icpt + slope * q + margin
-                if bound < self._round_best:
-                    return {**res, "state": TrialState.PRUNED.value, "window": self.quick,
-                            "user_attrs": {**attrs, "pruned_by": "bound", "promote_bound": self.sign * bound}}
-        waiting[spec.number] = (res, None if threshold is None else self.sign * threshold)
+                        "user_attrs": {"fidelity": self.fidelity, "quick_value": res["value"], **attrs}}
+        waiting[spec.number] = (res, threshold)
         promoted.append(self._full(spec))
         return None
 
@@ -242,10 +284,7 @@ class FidelityExecutor(Executor):
         attrs = {**(full.get("user_attrs") or {}), "fidelity": 1.0, "quick_value": qv,
                  "promote_threshold": threshold}
         if full.get("state") == TrialState.COMPLETE.value and full.get("value") is not None:
-            f = self.sign * float(full["value"])
-            self._best_full = max(self._best_full, f)
-            if qv is not None:
-                self._pairs.append((self.sign * float(qv), f))
+            self.rule.record(qv, full["value"])
         return {**full, "user_attrs": attrs,
                 "duration_s": float(full.get("duration_s") or 0.0) + float(quick.get("duration_s") or 0.0)}
 
@@ -267,7 +306,7 @@ def check_options(*, fidelity: float | None, promote_quantile: float, fidelity_w
                          "the best 40 % of quick runs)")
     if promote_z is not None and (isinstance(promote_z, bool) or not isinstance(promote_z, (int, float))
                                   or not 0 <= promote_z < math.inf):
-        raise SpaceError(f"promote_z={promote_z!r}: give a number of standard deviations >= 0 (1.5 by default; larger "
+        raise SpaceError(f"promote_z={promote_z!r}: give a number of standard deviations >= 0 (2 by default; larger "
                          "promotes more), or None to promote on the quantile alone")
     if fidelity_warmup is not None and (isinstance(fidelity_warmup, bool) or not isinstance(fidelity_warmup, int)
                                         or fidelity_warmup < 0):
