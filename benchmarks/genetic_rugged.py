@@ -1,4 +1,4 @@
-"""Search quality on a rugged problem: the genetic search against random search, at equal backtest budgets.
+"""Search quality on a rugged problem: the genetic search against Bayesian and random search, at equal budgets.
 
 Problem: ``DonchianBreakout`` on NVIDIA daily bars 2004-2010, maximising the Sharpe ratio over
 
@@ -15,11 +15,12 @@ Protocol:
   of the seed and the results, so this equals a separate run capped at 60.
 * Genetic search: ``population_size=12`` (so 60 backtests span several generations), ``elite_size=2``,
   every other option at its default (tournament of 3, crossover 0.8, mutation 0.2), ``generations=500``
-  so that only the budget stops it. Random search: ``optimize_random``.
+  so that only the budget stops it. Bayesian search: ``optimize_bayes`` with its defaults (``batch_size=4``).
+  Random search: ``optimize_random``.
 * Regret = best known value - best value found (Sharpe ratio units; 0 is best). The best known value is the
   maximum of a larger reference random run (400 backtests, seed 999) and of every value any run below found.
 * The table reports the median (and mean, worst) regret over the seeds, and how often the genetic search
-  beat random search on the same seed.
+  beat the other two on the same seed.
 
 Results are printed and written to ``docs/benchmarks_genetic.md``.
 
@@ -54,6 +55,9 @@ SPACE = dict(entry=bto.Int(5, 120), exit=bto.Int(3, 60), atr_mult=bto.Real(0.5, 
              exit_rule=bto.Cat(["channel", "atr", "time"]))
 
 
+METHODS = ("genetic", "bayes", "random")
+
+
 def make_cerebro(maxcpus: int) -> bto.Cerebro:
     """NVDA 2004-2010, 100k cash, 95 % of equity per trade, 0.1 % commission."""
     cerebro = bto.Cerebro(maxcpus=maxcpus)
@@ -80,6 +84,9 @@ def run(method: str, seed: int, maxcpus: int) -> tuple[dict[int, float], float, 
         if method == "genetic":
             study = cerebro.optimize_genetic(DonchianBreakout, n_trials=max(BUDGETS), seed=seed, progress=False,
                                              **GA_OPTIONS, **SPACE)
+        elif method == "bayes":
+            study = cerebro.optimize_bayes(DonchianBreakout, n_trials=max(BUDGETS), batch_size=4, seed=seed,
+                                           progress=False, **SPACE)
         else:
             study = cerebro.optimize_random(DonchianBreakout, n_trials=max(BUDGETS), seed=seed, progress=False,
                                             **SPACE)
@@ -114,12 +121,12 @@ def main(argv: list[str] | None = None) -> str:
     print(f"reference: {n_reference} random backtests, best {reference.best_value:.4f} "
           f"{reference.best_params} ({ref_seconds:.0f} s)", flush=True)
 
-    results: dict[str, dict[int, dict[int, float]]] = {"genetic": {}, "random": {}}
-    seconds: dict[str, list[float]] = {"genetic": [], "random": []}
+    results: dict[str, dict[int, dict[int, float]]] = {m: {} for m in METHODS}
+    seconds: dict[str, list[float]] = {m: [] for m in METHODS}
     generations: list[int] = []
     best_seen = reference.best_value
     for seed in seeds:
-        for method in ("genetic", "random"):
+        for method in METHODS:
             best, secs, values, n_gen = run(method, seed, args.maxcpus)
             results[method][seed] = best
             seconds[method].append(secs)
@@ -131,7 +138,7 @@ def main(argv: list[str] | None = None) -> str:
 
     best_known = best_seen
     lines = [
-        "## Genetic search vs random search on a rugged problem",
+        "## Genetic search vs Bayesian and random search on a rugged problem",
         "",
         "`python benchmarks/genetic_rugged.py" + (" --quick" if args.quick else "") + "`: `DonchianBreakout` on "
         "NVDA daily bars 2004-2010 (100k cash, 95 % sizer, 0.1 % commission), maximising `sharpe_ratio` over "
@@ -142,35 +149,43 @@ def main(argv: list[str] | None = None) -> str:
         f"is the best known. The best known value is the maximum over a reference random run of {n_reference} "
         f"backtests (seed {REFERENCE_SEED}, best {reference.best_value:.4f}) and every run below. Budgets count "
         "backtests only (the genetic search's cache hits are free). The 60-backtest figures are the first 60 "
-        "backtests of the 120-backtest runs, which equals a run capped at 60 since both searches are "
+        "backtests of the 120-backtest runs, which equals a run capped at 60 since the searches are "
         "deterministic in seed and results.",
         "",
         "Genetic search: `population_size=12, elite_size=2, generations=500` (the budget stops it), other "
-        "options at their defaults (tournament of 3, crossover 0.8, mutation 0.2).",
+        "options at their defaults (tournament of 3, crossover 0.8, mutation 0.2). Bayesian search: "
+        "`optimize_bayes` defaults, `batch_size=4`.",
         "",
-        "| budget | method | median regret | mean regret | worst regret | GA better than random (same seed) |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| budget | method | median regret | mean regret | worst regret | seeds better than random | seeds better "
+        "than bayes |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
+
+    def beats(m: str, other: str, b: int) -> str:
+        if m == other:
+            return ""
+        wins = sum(results[m][s][b] > results[other][s][b] for s in seeds)
+        ties = sum(results[m][s][b] == results[other][s][b] for s in seeds)
+        return f"{wins}/{n_seeds}" + (f" ({ties} ties)" if ties else "")
+
     for b in BUDGETS:
         regrets = {m: [best_known - results[m][s][b] for s in seeds] for m in results}
-        wins = sum(results["genetic"][s][b] > results["random"][s][b] for s in seeds)
-        ties = sum(results["genetic"][s][b] == results["random"][s][b] for s in seeds)
-        for m in ("genetic", "random"):
+        for m in METHODS:
             r = regrets[m]
-            tail = f"{wins}/{n_seeds}" + (f" ({ties} ties)" if ties else "") if m == "genetic" else ""
             lines.append(f"| {b} | {m} | {fmt(statistics.median(r))} | {fmt(statistics.mean(r))} | "
-                         f"{fmt(max(r))} | {tail} |")
+                         f"{fmt(max(r))} | {beats(m, 'random', b)} | {beats(m, 'bayes', b)} |")
     lines += ["", "Per seed, best Sharpe ratio found (60 / 120 backtests):", "",
-              "| seed | genetic | random |", "|---:|---|---|"]
+              "| seed | " + " | ".join(METHODS) + " |", "|---:|" + "---|" * len(METHODS)]
     for s in seeds:
-        cells = [" / ".join(fmt(results[m][s][b]) for b in BUDGETS) for m in ("genetic", "random")]
-        lines.append(f"| {s} | {cells[0]} | {cells[1]} |")
+        cells = [" / ".join(fmt(results[m][s][b]) for b in BUDGETS) for m in METHODS]
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
     total = time.perf_counter() - t0
     lines += [
         "",
         f"Generations evaluated by the genetic search for 120 backtests: {', '.join(map(str, generations))}. "
-        f"Wall time per 120-backtest run: genetic {statistics.median(seconds['genetic']):.0f} s, random "
-        f"{statistics.median(seconds['random']):.0f} s (median); reference {ref_seconds:.0f} s; whole benchmark "
+        "Wall time per 120-backtest run (median): "
+        + ", ".join(f"{m} {statistics.median(seconds[m]):.0f} s" for m in METHODS)
+        + f"; reference {ref_seconds:.0f} s; whole benchmark "
         f"{total / 60:.1f} min.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "

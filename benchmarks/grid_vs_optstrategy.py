@@ -391,6 +391,12 @@ def report(sp: dict[str, Any] | None, mem: dict[str, Any] | None, repeats: int, 
         if s < 1.8 and busy > 0.25:
             note = (f" Other jobs kept a median {busy:.2f} of the {os.cpu_count()} cores busy, so the second worker "
                     "had little free CPU; the CPU-time ratio shows how much extra work the parallel run does.")
+        elif s < 1.8 and sp["cpu_ratio_2_vs_1"] > 1.1:
+            note = (f" The machine was otherwise idle, but the same backtests cost {sp['cpu_ratio_2_vs_1']:.2f}x the "
+                    "CPU time when two processes run at once (the logical CPUs share one host's caches and cores), "
+                    "which caps the speed-up near "
+                    f"{2 / sp['cpu_ratio_2_vs_1']:.2f}x; `optstrategy` with 2 processes pays the same (its CPU "
+                    "time is in the Setup line). Per-repeat ratios are listed there too.")
         lines.append(f"- Parallelism: target {'met' if s >= 1.8 else 'NOT met'}: two workers are {s:.2f}x as fast "
                      f"as the serial run on {os.cpu_count()} cores.{note}")
     if mem:

@@ -653,8 +653,8 @@ def report(args: argparse.Namespace, seeds: list[int], qrows: list[dict[str, Any
         "than the ones seen so far: the cut cannot exceed about 20 %. The bound (test 2) spends full runs only on "
         "candidates that could become the best. Smaller `promote_z` cuts more but prunes good points when quick "
         "and full values agree only loosely (correlation 0.6 on sma_orcl, 0.8 on donchian_nvda): see the z=1 row. "
-        "Time cuts trail bar cuts because a windowed run costs a little more per bar (its warmup gating) and every "
-        "run has a fixed setup cost.",
+        "Time and bar cuts differ by a few points: a windowed run costs a little more per bar (its warmup gating), "
+        "every run has a fixed setup cost, and the machine's load varies between runs.",
         "",
         "### Notes on the design",
         "",
