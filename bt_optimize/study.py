@@ -330,9 +330,15 @@ class Study:
         """Run the best parameters once more as a normal backtrader run in this process; returns the strategy.
 
         The run uses the same data, broker, sizers, analyzers and window as the trials, so its objective value
-        equals ``best_value``. Keyword arguments override parameters (e.g. to inspect a neighbour).
+        equals ``best_value`` (except in a study with ``cv`` folds, whose values are fold means: it warns). Keyword
+        arguments override parameters (e.g. to inspect a neighbour).
         """
         t = self.best_trial
+        folds = t.user_attrs.get("folds")
+        if folds:
+            warnings.warn(f"the study's values are means over {len(folds)} walk-forward folds (cv={len(folds)}); "
+                          "run_best() runs the whole window once, so its value is not best_value. The fold values "
+                          "are in study.best_trial.user_attrs['folds'].", stacklevel=2)
         merged = {**t.params, **params}
         if self._runtime is None:
             self._runtime = Runtime(self.payload)

@@ -479,6 +479,12 @@ def test_cv_study_records_folds_and_tells_their_spread_to_the_gp():
     one = _cerebro(1).optimize_grid(SmaCross, progress=False, window=folds[1],
                                     **{k: [v] for k, v in t.params.items()})
     assert one.best_value == pytest.approx(t.user_attrs["folds"][1], rel=1e-12)
+    # run_best is one run over the whole window: it says its value is not the fold mean
+    with pytest.warns(UserWarning, match="means over 3 walk-forward folds"):
+        strat = study.run_best()
+    assert strat.bto_result["value"] == pytest.approx(
+        _cerebro(1).optimize_grid(SmaCross, progress=False, **{k: [v] for k, v in study.best_params.items()})
+        .best_value, rel=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------- kill -9 and resume
