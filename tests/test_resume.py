@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -22,13 +19,13 @@ import bt_optimize as bto
 from bt_optimize import StudyMismatchError, TrialState
 from bt_optimize.storage import SQLiteStorage
 from sample_strategies import SmaCross
+from tests.helpers_processes import kill_9_after
 from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, count_backtests
 
 FAST = range(5, 40, 5)
 SLOW = range(40, 160, 10)
 GRID = sorted(itertools.product(FAST, SLOW))
 MIN_STORED_BEFORE_KILL = 10
-POLL_DEADLINE_S = 300  # a generous safety net against a hung child, never a performance assertion
 
 KILL_SCRIPT = """
 import sys
@@ -50,20 +47,6 @@ def _cerebro(maxcpus: int = 2, fromdate: str = "2003-01-01", todate: str = "2006
     return cerebro
 
 
-def _count_rows(db: Path) -> int:
-    """Trials stored so far, read through a read-only connection (0 while the file or table is missing)."""
-    if not db.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(con.execute("SELECT count(*) FROM trials").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0  # schema not created yet
-
-
 def _rows(db: Path) -> dict[int, tuple[dict, float | None, str]]:
     """number -> (params, value, state) of every stored trial, straight from the file."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -74,22 +57,6 @@ def _rows(db: Path) -> dict[int, tuple[dict, float | None, str]]:
     return {int(n): (json.loads(p), v, s) for n, p, v, s in rows}
 
 
-def _wait_for_rows(proc: subprocess.Popen, db: Path, n: int) -> int:
-    deadline = time.monotonic() + POLL_DEADLINE_S
-    while True:
-        stored = _count_rows(db)
-        if stored >= n:
-            return stored
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"the optimization exited (code {proc.returncode}) after storing {stored} trials, before "
-                        f"{n} were stored:\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail(f"only {stored} trials stored after {POLL_DEADLINE_S}s")
-        time.sleep(0.02)
-
-
 @pytest.mark.slow
 def test_resume_after_kill_9(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
@@ -97,17 +64,7 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     script.write_text(textwrap.dedent(KILL_SCRIPT))
     proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_rows(proc, db, MIN_STORED_BEFORE_KILL)
-        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its workers, mid-study
-    finally:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    kill_9_after(proc, db, MIN_STORED_BEFORE_KILL, "the run")  # the main process and its workers, mid-study
 
     # the file survives the kill and opens
     before = _rows(db)

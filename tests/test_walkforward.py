@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import backtrader as bt
@@ -35,13 +33,13 @@ from bt_optimize.walkforward import (
     walk_forward_efficiency,
 )
 from sample_strategies import SmaCross
+from tests.helpers_processes import kill_9_after
 from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, SmaTrend, count_backtests
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = dict(fast=[5, 10, 20], slow=[30, 60])
 N_GRID = 6
 SIZES = dict(train=250, validation=60, test=120, warmup=60)  # 2001-2004 ORCL: 5 windows (the 6th is too short)
-POLL_DEADLINE_S = 300  # a safety net against a hung child, never a performance assertion
 
 
 def _cerebro(feed: bt.feeds.DataBase | None = None, maxcpus: int = 2) -> bto.Cerebro:
@@ -338,6 +336,7 @@ import sys
 
 import backtrader as bt
 import bt_optimize as bto
+from tests.helpers_processes import kill_9_after
 from tests.helpers_strategies import CountingSmaCross
 
 cerebro = bto.Cerebro(maxcpus=2)
@@ -363,15 +362,6 @@ def _rows(db: Path) -> dict[tuple[str, int], tuple[str, float | None, str]]:
     return {(s, int(n)): (json.dumps(json.loads(p), sort_keys=True), v, st) for s, n, p, v, st in rows}
 
 
-def _count_rows(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        return len(_rows(db))
-    except sqlite3.Error:
-        return 0
-
-
 def _study_order(name: str) -> tuple[int, int]:
     parts = name.split("/")
     return int(parts[1][1:]), {"validation": 1, "test": 2}.get(parts[2], 0) if len(parts) > 2 else 0
@@ -386,25 +376,7 @@ def test_resume_after_kill_9(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     env.pop(COUNT_ENV, None)
     proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + POLL_DEADLINE_S
-        while _count_rows(db) < KILL_AFTER_ROWS:
-            if proc.poll() is not None:
-                out, err = proc.communicate()
-                pytest.fail(f"the walk-forward exited (code {proc.returncode}) before it could be killed:\n{out}\n"
-                            f"{err}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"only {_count_rows(db)} trials stored after {POLL_DEADLINE_S}s")
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its workers, mid-window
-    finally:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the walk-forward finished before it could be killed"
+    kill_9_after(proc, db, KILL_AFTER_ROWS, "the walk-forward")  # the main process and its workers, mid-window
 
     before = _rows(db)
     n_windows = 5

@@ -34,6 +34,7 @@ from bt_optimize.engine.executors import (
 )
 from bt_optimize.engine.worker import Payload, Runtime, TrialSpec, pack_template
 from sample_strategies import SmaCross
+from tests.helpers_processes import POLL_DEADLINE_S, count_rows
 from tests.helpers_strategies import (
     COUNT_ENV,
     CallbackAnalyzer,
@@ -46,7 +47,6 @@ from tests.helpers_strategies import (
 )
 
 EXECUTORS = ["serial", "process"]
-POLL_DEADLINE_S = 300  # a safety net against a hung child, never a performance assertion
 
 
 def _cerebro(maxcpus: int = 2, analyzers: bool = True) -> bto.Cerebro:
@@ -353,19 +353,6 @@ print("stop_reason", study.stop_reason, study.n_trials, flush=True)
 """
 
 
-def _stored(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(con.execute("SELECT count(*) FROM trials").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
 def _group_gone(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -383,12 +370,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + POLL_DEADLINE_S
-        while _stored(db) < 4:
+        while count_rows(db) < 4:
             if proc.poll() is not None:
                 pytest.fail(f"the optimization ended before Ctrl-C:\n{proc.communicate()}")
             assert time.monotonic() < deadline, "no trial stored: the child hangs"
             time.sleep(0.02)
-        n_at_signal = _stored(db)
+        n_at_signal = count_rows(db)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
         out, err = proc.communicate(timeout=POLL_DEADLINE_S)
     finally:
@@ -402,7 +389,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
     n_trials = int(words[2])
     assert "interrupted" in err and "resume" in err, "the user is told how to resume"
 
-    rows = _stored(db)
+    rows = count_rows(db)
     # a Ctrl-C landing between a trial's commit and its bookkeeping leaves it stored but unreported
     assert n_at_signal <= n_trials <= rows <= n_trials + 1 and rows < 84
     con = sqlite3.connect(db)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ from bt_optimize.search.refine import RefineSearch, perturb
 from bt_optimize.space import Cat, Int, Real, Space, params_key
 from bt_optimize.trial import Trial, TrialState
 from sample_strategies import SmaCross
+from tests.helpers_processes import kill_9_after
 from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, count_backtests
 
 FROM, TO = "2003-01-01", "2005-12-31"
@@ -530,24 +529,7 @@ def test_bayes_resumes_after_kill_9_without_running_anything_twice(tmp_path, mon
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, str(script), str(db), str(KILL_BUDGET)], cwd=tmp_path, env=env,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 300  # a safety net against a hung child, not a performance assertion
-        while len(_stored_rows(db)) < KILL_AFTER_ROWS:
-            if proc.poll() is not None:
-                out, err = proc.communicate()
-                pytest.fail(f"the study exited (code {proc.returncode}) before the kill:\n{out}\n{err}")
-            if time.monotonic() > deadline:
-                pytest.fail("the study stored too few trials in time")
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its two workers, mid-round
-    finally:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the study finished before it could be killed"
+    kill_9_after(proc, db, KILL_AFTER_ROWS, "the study")  # the main process and its two workers, mid-round
     before = _stored_rows(db)
     assert KILL_AFTER_ROWS <= len(before) < KILL_BUDGET
 
