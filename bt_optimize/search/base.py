@@ -21,6 +21,20 @@ from ..trial import Trial, TrialState
 __all__ = ["Search"]
 
 
+def constraint_allows(constraint: Any, params: dict[str, Any]) -> bool:
+    """Whether a search should propose ``params`` under the study's ``constraint`` (``None``: always).
+
+    A constraint that raises lets the point through: the study calls it again and reports the error with the
+    point; a search only uses it to filter candidates.
+    """
+    if constraint is None:
+        return True
+    try:
+        return bool(constraint(dict(params)))
+    except Exception:  # noqa: BLE001 - reported by the study, see above
+        return True
+
+
 class Search:
     """Base class of search algorithms.
 

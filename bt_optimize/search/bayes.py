@@ -69,7 +69,7 @@ from threadpoolctl import ThreadpoolController
 from ..exceptions import SpaceError
 from ..space import Cat, Int, Real, Space, params_key
 from ..trial import Trial, TrialState
-from .base import Search
+from .base import Search, constraint_allows
 
 __all__ = ["BayesSearch", "Acquisition", "ACQUISITIONS", "AUTO_LADDER", "AUTO_START", "STALL_THRESHOLD",
            "OUTPUT_TRANSFORMS", "NOISE_FLOOR", "PRUNED_NOISE_FLOOR", "REFIT_GROWTH", "MAX_FIT_POINTS", "LOCAL_BOX",
@@ -728,12 +728,7 @@ class BayesSearch(Search):
         self._attrs[key] = attrs
 
     def _feasible(self, p: dict[str, Any]) -> bool:
-        if self.constraint is None:
-            return True
-        try:
-            return bool(self.constraint(dict(p)))
-        except Exception:  # noqa: BLE001 - the study reports a raising constraint; here it only filters
-            return True
+        return constraint_allows(self.constraint, p)
 
     def _design_point(self) -> dict[str, Any] | None:
         """The next point of the initial design not seen yet (a random point once the design is used up)."""

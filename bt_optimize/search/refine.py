@@ -16,7 +16,7 @@ import numpy as np
 
 from ..space import Cat, Space, params_key
 from ..trial import TrialState
-from .base import Search
+from .base import Search, constraint_allows
 
 __all__ = ["RefineSearch", "perturb"]
 
@@ -155,12 +155,7 @@ class RefineSearch(Search):
         return dict(self._attrs.get(params_key(params), {"phase": "refine"}))
 
     def _feasible(self, p: dict[str, Any]) -> bool:
-        if self.constraint is None:
-            return True
-        try:
-            return bool(self.constraint(dict(p)))
-        except Exception:  # noqa: BLE001 - the study reports a raising constraint; here it only filters
-            return True
+        return constraint_allows(self.constraint, p)
 
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
         """Up to ``n`` new neighbours of the best points (none before a complete point has been told)."""
