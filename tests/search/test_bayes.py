@@ -551,7 +551,7 @@ def test_encoding_is_scikit_optimizes_and_round_trips():
     from skopt.space import Real as SkReal
     from skopt.utils import normalize_dimensions
 
-    from bt_optimize.search.bayes import _Encoder
+    from bt_optimize.search.encoding import Encoder as _Encoder
 
     space = Space({"a": Int(2, 60), "b": Int(10, 250, step=5), "c": Real(0.01, 0.2, log=True), "m": Cat(["x", "y"]),
                    "k": Cat(["p", "q", "r"]), "f": 3, "s": Real(0.0, 0.15, step=0.03), "n": Int(1, 100, log=True)})
