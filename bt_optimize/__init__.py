@@ -9,7 +9,7 @@ Change one import and one call::
     study.best_params, study.best_value, study.trials
 """
 
-from . import analyzers, datasets
+from . import analyzers, datasets, objectives
 from .cerebro import Cerebro
 from .exceptions import (
     AllTrialsFailedError,
@@ -22,6 +22,7 @@ from .exceptions import (
     StudyMismatchError,
 )
 from .objective import BUILTIN_METRICS, Objective
+from .objectives import Limits, Score
 from .space import Cat, Int, Real, Space
 from .study import Study
 from .trial import Trial, TrialState, Window
@@ -30,9 +31,10 @@ from .walkforward import WalkForward
 __version__ = "0.1.0"
 
 __all__ = [
-    "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "BUILTIN_METRICS", "Trial", "TrialState",
-    "Window", "WalkForward", "analyzers", "datasets", "BtOptimizeError", "SpaceError", "ObjectiveError", "DataError",
-    "StorageError", "StudyMismatchError", "PicklingError", "AllTrialsFailedError", "__version__",
+    "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "Score", "Limits", "BUILTIN_METRICS", "Trial",
+    "TrialState", "Window", "WalkForward", "analyzers", "datasets", "objectives", "BtOptimizeError", "SpaceError",
+    "ObjectiveError", "DataError", "StorageError", "StudyMismatchError", "PicklingError", "AllTrialsFailedError",
+    "__version__",
 ]
 
 

@@ -16,8 +16,8 @@ import backtrader as bt
 from .engine.data import snapshot_feeds
 from .engine.executors import Executor, SerialExecutor, make_executor
 from .engine.worker import Payload, make_template, pack_template
-from .exceptions import PicklingError, SpaceError
-from .objective import Objective, analyzer_names
+from .exceptions import ObjectiveError, PicklingError, SpaceError
+from .objective import Objective, analyzer_names, make_objective
 from .robustness.sensitivity import SensitivityResult
 from .search.base import Search
 from .search.grid import GridSearch
@@ -80,10 +80,11 @@ class Cerebro(bt.Cerebro):
 
     def _study(self, strategy: type | None, dims: dict[str, Any], *, method: str, objective: Any,
                maximize: bool | None, constraint: Constraint | None, storage: str | Path | Storage | None,
+               min_trades: int | None = None, limits: dict[str, Any] | None = None,
                study_name: str | None, progress: bool | None, window: Window | None, keep_series: bool,
                executor: str | Executor | None) -> tuple[Study, Executor]:
         strategy, space = self._resolve(strategy, dims)
-        obj = objective if isinstance(objective, Objective) else Objective(objective, maximize)
+        obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
         obj.validate(analyzer_names(self.analyzers))
         if constraint is not None and not callable(constraint):
             raise SpaceError(f"constraint={constraint!r}: pass a function taking the params dict and returning a bool")
@@ -118,6 +119,7 @@ class Cerebro(bt.Cerebro):
     # ------------------------------------------------------------------ entry points
     def optimize_grid(self, strategy: type | None = None, *, objective: Any = "sharpe_ratio",
                       maximize: bool | None = None, constraint: Constraint | None = None,
+                      min_trades: int | None = None, limits: dict[str, Any] | None = None,
                       storage: str | Path | Storage | None = None, study_name: str | None = None,
                       progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
                       executor: str | Executor | None = None, **params: Any) -> Study:
@@ -125,10 +127,19 @@ class Cerebro(bt.Cerebro):
 
         Args:
             strategy: The strategy class (``None``: the last ``optstrategy`` registration).
-            objective: Built-in metric, ``"analyzer_name[.path]"`` or module-level ``callable(strategy)``.
-            maximize: Direction (default: natural for the metric; ``False`` for ``max_drawdown``).
+            objective: Built-in metric, ``"analyzer_name[.path]"``, ``bto.Score("expression")``, module-level
+                ``callable(strategy)``, or a list of 2-3 of these for a multi-objective study
+                (``study.best_trials`` is then the Pareto front; see :mod:`bt_optimize.objectives.multi`).
+            maximize: Direction (default: natural for the metric; ``False`` for ``max_drawdown``); a list of
+                directions for a list of objectives.
             constraint: ``callable(params) -> bool``; points where it is false are recorded as infeasible,
                 never run.
+            min_trades: Fewest closed trades a trial needs to count; a trial with fewer ends ``infeasible`` (never
+                the best; the reason is in its ``error``). Short for ``limits={"n_trades": (min_trades, None)}``.
+            limits: Bounds on built-in metrics, checked after each run like ``min_trades``:
+                ``{"max_drawdown": 0.25}`` (a bare number bounds the bad side: a cap for ``max_drawdown``, a floor
+                for the others) or ``{"profit_factor": (1.2, None)}`` (low, high). See
+                :mod:`bt_optimize.objectives.limits`.
             storage: ``None`` (memory), a SQLite path or ``"sqlite:///path.db"``; an existing study resumes.
             study_name: Name of the study in the storage (default ``"<Strategy>-grid"``).
             progress: Show a progress bar (default: when stderr is a terminal).
@@ -146,12 +157,14 @@ class Cerebro(bt.Cerebro):
             AllTrialsFailedError: every trial failed.
         """
         return self._optimize(lambda s: GridSearch(s), strategy, params, None, "grid", objective=objective,
-                              maximize=maximize, constraint=constraint, storage=storage, study_name=study_name,
+                              maximize=maximize, constraint=constraint, min_trades=min_trades, limits=limits,
+                              storage=storage, study_name=study_name,
                               progress=progress, window=window, keep_series=keep_series, executor=executor)
 
     def optimize_random(self, strategy: type | None = None, *, n_trials: int = 100, seed: int | None = None,
                         objective: Any = "sharpe_ratio", maximize: bool | None = None,
-                        constraint: Constraint | None = None, storage: str | Path | Storage | None = None,
+                        constraint: Constraint | None = None, min_trades: int | None = None,
+                        limits: dict[str, Any] | None = None, storage: str | Path | Storage | None = None,
                         study_name: str | None = None, progress: bool | None = None, window: Window | None = None,
                         keep_series: bool = False, executor: str | Executor | None = None, **params: Any) -> Study:
         """Backtest ``n_trials`` random points (uniform or log-uniform per dimension) and return the Study.
@@ -167,9 +180,9 @@ class Cerebro(bt.Cerebro):
         if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
             raise SpaceError(f"n_trials={n_trials!r}: give a positive whole number of backtests")
         return self._optimize(lambda s: RandomSearch(s, seed), strategy, params, n_trials, "random",
-                              objective=objective, maximize=maximize, constraint=constraint, storage=storage,
-                              study_name=study_name, progress=progress, window=window, keep_series=keep_series,
-                              executor=executor)
+                              objective=objective, maximize=maximize, constraint=constraint, min_trades=min_trades,
+                              limits=limits, storage=storage, study_name=study_name, progress=progress,
+                              window=window, keep_series=keep_series, executor=executor)
 
     def optimize_genetic(self, strategy: type | None = None, *, population_size: int = 30, generations: int = 40,
                          n_trials: int | None = None, selection: str = "tournament", tournament_size: int = 3,
@@ -177,7 +190,8 @@ class Cerebro(bt.Cerebro):
                          patience: int | None = None, target: float | None = None, max_time: float | None = None,
                          diversity_threshold: float | None = 0.01, seed: int | None = None,
                          objective: Any = "sharpe_ratio", maximize: bool | None = None,
-                         constraint: Constraint | None = None, storage: str | Path | Storage | None = None,
+                         constraint: Constraint | None = None, min_trades: int | None = None,
+                         limits: dict[str, Any] | None = None, storage: str | Path | Storage | None = None,
                          study_name: str | None = None, progress: bool | None = None, window: Window | None = None,
                          keep_series: bool = False, executor: str | Executor | None = None, **params: Any) -> Study:
         """Evolve the parameters with a genetic algorithm (DEAP underneath) and return the Study.
@@ -207,8 +221,9 @@ class Cerebro(bt.Cerebro):
             max_time: Seconds after which no new generation starts (``"max_time"``).
             diversity_threshold: Warn once when the population's diversity (0 to 1) falls below this.
             seed: Seed; needed for exact reproduction and exact resume.
-            objective, maximize, constraint, storage, study_name, progress, window, keep_series, executor,
-                **params: As in :meth:`optimize_grid` (``study_name`` defaults to ``"<Strategy>-genetic"``).
+            objective, maximize, constraint, min_trades, limits, storage, study_name, progress, window,
+                keep_series, executor, **params: As in :meth:`optimize_grid` (``study_name`` defaults to
+                ``"<Strategy>-genetic"``).
 
         Returns:
             The finished study; ``stop_reason`` is one of ``"generations"``, ``"budget"``, ``"patience"``,
@@ -233,8 +248,12 @@ class Cerebro(bt.Cerebro):
                        elite_size=elite_size, patience=patience, target=target, max_time=max_time,
                        diversity_threshold=diversity_threshold)
         check_genetic_options(seed=seed, **options)
+        if make_objective(objective, maximize, min_trades=min_trades, limits=limits).is_multi:
+            raise ObjectiveError("optimize_genetic takes one objective for now; use optimize_random or optimize_grid "
+                                 "for several, or combine them with bto.Score(...)")
         study, ex = self._study(strategy, params, method="genetic", objective=objective, maximize=maximize,
-                                constraint=constraint, storage=storage, study_name=study_name, progress=progress,
+                                constraint=constraint, min_trades=min_trades, limits=limits, storage=storage,
+                                study_name=study_name, progress=progress,
                                 window=window, keep_series=keep_series, executor=executor)
         try:
             search = GeneticSearch(study.space, seed, maximize=study.objective.maximize, **options)
@@ -252,6 +271,7 @@ class Cerebro(bt.Cerebro):
                        fidelity_warmup: int | None = None, cv: int | None = None,
                        objective: Any = "sharpe_ratio",
                        maximize: bool | None = None, constraint: Constraint | None = None,
+                       min_trades: int | None = None, limits: dict[str, Any] | None = None,
                        storage: str | Path | Storage | None = None, study_name: str | None = None,
                        progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
                        executor: str | Executor | None = None, **params: Any) -> Study:
@@ -303,8 +323,8 @@ class Cerebro(bt.Cerebro):
                 run). ``attr_folds`` holds each trial's fold values; their spread (variance over ``cv``) becomes that
                 trial's observation noise in the surrogate. ``study.run_best()`` is one run over the whole window,
                 so its value is not the fold mean.
-            objective, maximize, constraint, storage, study_name, progress, window, keep_series, executor:
-                As in :meth:`optimize_grid`.
+            objective, maximize, constraint, min_trades, limits, storage, study_name, progress, window,
+                keep_series, executor: As in :meth:`optimize_grid`.
             **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands.
 
         Returns:
@@ -338,7 +358,10 @@ class Cerebro(bt.Cerebro):
             raise SpaceError(f"refine={refine!r} leaves no trial for the main loop of n_trials={n_trials}; lower it")
         check_options(fidelity=fidelity, promote_quantile=promote_quantile, fidelity_warmup=fidelity_warmup, cv=cv,
                       promote_z=promote_z)
-        obj = objective if isinstance(objective, Objective) else Objective(objective, maximize)
+        obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
+        if obj.is_multi:
+            raise ObjectiveError("optimize_bayes takes one objective for now; use optimize_random or optimize_grid "
+                                 "for several, or combine them with bto.Score(...)")
         _, space = self._resolve(strategy, dict(params))
         try:
             search = BayesSearch(space, seed, maximize=obj.maximize, acquisition=acquisition, batch_size=batch_size,
@@ -348,7 +371,7 @@ class Cerebro(bt.Cerebro):
             raise
         except ValueError as exc:
             raise SpaceError(str(exc)) from None
-        study, ex = self._study(strategy, params, method="bayes", objective=obj, maximize=maximize,
+        study, ex = self._study(strategy, params, method="bayes", objective=obj, maximize=None,
                                 constraint=constraint, storage=storage, study_name=study_name, progress=progress,
                                 window=window, keep_series=keep_series, executor=executor)
         try:
@@ -375,6 +398,7 @@ class Cerebro(bt.Cerebro):
     def walk_forward(self, strategy: type | None = None, *, method: str = "random", train: Any = None,
                      validation: Any = None, test: Any = None, step: Any = None, anchored: bool = False,
                      warmup: int = 0, objective: Any = "sharpe_ratio", maximize: bool | None = None,
+                     min_trades: int | None = None, limits: dict[str, Any] | None = None,
                      select: str | None = None, top_k: int = 5, min_last_test: float = 0.5,
                      storage: str | Path | Storage | None = None, study_name: str | None = None,
                      progress: bool | None = None, executor: str | Executor | None = None,
@@ -399,6 +423,8 @@ class Cerebro(bt.Cerebro):
                 measured).
             objective: As in :meth:`optimize_grid`.
             maximize: Direction (default: natural for the metric).
+            min_trades, limits: As in :meth:`optimize_grid`; they filter each window's train search (the validation
+                and test stretches are measured as they come).
             select: ``"validation"`` (re-score the ``top_k`` best train candidates on validation and keep the
                 best there) or ``"train"`` (keep the train best); default: ``"validation"`` when there is a
                 validation stretch.
@@ -431,6 +457,11 @@ class Cerebro(bt.Cerebro):
         """
         from .walkforward import prepare, run_walk_forward
 
+        if make_objective(objective, maximize, min_trades=min_trades, limits=limits).is_multi:
+            raise ObjectiveError("walk_forward picks one parameter set per window, so it needs one objective; combine "
+                                 "several with bto.Score(\"sharpe_ratio - 0.5 * max_drawdown\")")
+        if min_trades is not None or limits is not None:  # options of every optimize_* method
+            kwargs.update(min_trades=min_trades, limits=limits)
         strat, space, method_kw, obj, select, name, windows, dates, closes = prepare(
             self, strategy, method=method, train=train, validation=validation, test=test, step=step,
             anchored=anchored, warmup=warmup, objective=objective, maximize=maximize, select=select, top_k=top_k,

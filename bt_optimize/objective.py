@@ -11,69 +11,20 @@ An objective is one of:
 
 from __future__ import annotations
 
-import datetime as _dt
+import copy
 import difflib
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
 from .exceptions import ObjectiveError
+from .objectives.limits import Limits
+from .objectives.paths import analyzer_value, to_plain
+from .objectives.score import Score
 from .stats.metrics import LOWER_IS_BETTER, METRICS
 
-__all__ = ["Objective", "BUILTIN_METRICS", "to_plain", "analyzer_names"]
+__all__ = ["Objective", "BUILTIN_METRICS", "to_plain", "analyzer_names", "make_objective"]
 
 BUILTIN_METRICS: tuple[str, ...] = tuple(METRICS)
-
-
-def to_plain(obj: Any, _depth: int = 0) -> Any:
-    """Convert an analyzer's output into JSON-safe plain data.
-
-    Mappings become dicts with string keys (datetimes as ISO text), sequences become lists, numpy scalars
-    become Python numbers, NaN and infinities become ``None``, anything else becomes its ``repr``.
-    """
-    if _depth > 50:
-        return repr(obj)
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, (np.generic,)):
-        obj = obj.item()
-    if isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {_key(k): to_plain(v, _depth + 1) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset, np.ndarray)):
-        return [to_plain(v, _depth + 1) for v in obj]
-    if isinstance(obj, (_dt.datetime, _dt.date, _dt.time)):
-        return obj.isoformat()
-    return repr(obj)
-
-
-def _key(k: Any) -> str:
-    if isinstance(k, (_dt.datetime, _dt.date, _dt.time)):
-        return k.isoformat()
-    return str(k)
-
-
-def _first_number(obj: Any) -> float | None:
-    if isinstance(obj, (bool, np.bool_)):
-        return None
-    if isinstance(obj, (int, float, np.integer, np.floating)):
-        return float(obj)
-    if isinstance(obj, Mapping):
-        for v in obj.values():
-            x = _first_number(v)
-            if x is not None:
-                return x
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            x = _first_number(v)
-            if x is not None:
-                return x
-    return None
 
 
 def analyzer_names(analyzers: list[tuple[type, tuple, dict]]) -> list[str]:
@@ -92,20 +43,35 @@ class Objective:
     """What an optimization maximises or minimises.
 
     Args:
-        spec: A built-in metric name, ``"analyzer_name[.key.path]"``, or a module-level
-            ``callable(strategy) -> float``.
-        maximize: Direction. ``None`` picks the natural one (``False`` for ``max_drawdown``, else ``True``).
+        spec: A built-in metric name, ``"analyzer_name[.key.path]"``, a :class:`~bt_optimize.Score` or a
+            module-level ``callable(strategy) -> float``.
+        maximize: Direction. ``None`` picks the natural one (``False`` for ``max_drawdown``, else ``True``; a
+            Score's own direction). Giving a direction that contradicts a Score's is an error.
+        limits: Optional :class:`~bt_optimize.objectives.Limits` a trial must meet to count
+            (``min_trades=``/``limits=`` of the ``optimize_*`` methods).
 
     Example:
         >>> Objective("max_drawdown").maximize
         False
     """
 
-    def __init__(self, spec: str | Callable[[Any], float] = "sharpe_ratio", maximize: bool | None = None) -> None:
-        if callable(spec):
+    #: Whether this is a multi-objective (see :class:`bt_optimize.objectives.MultiObjective`).
+    is_multi = False
+
+    def __init__(self, spec: str | Score | Callable[[Any], float] = "sharpe_ratio", maximize: bool | None = None,
+                 limits: Limits | None = None) -> None:
+        self.func: Callable[[Any], float] | None = None
+        self.score: Score | None = None
+        if isinstance(spec, Score):
+            self.kind, self.name, self.path, self.score = "score", spec.text, (), spec
+            if maximize is not None and bool(maximize) != spec.maximize:
+                raise ObjectiveError(
+                    f"maximize={maximize!r} contradicts {spec!r}; a Score carries its own direction: drop maximize= "
+                    f"or write Score({spec.expression!r}, maximize={bool(maximize)})")
+            maximize = spec.maximize
+        elif callable(spec):
             self.kind, self.name, self.path, self.func = "callable", getattr(spec, "__qualname__", repr(spec)), (), spec
         elif isinstance(spec, str) and spec.strip():
-            self.func = None
             if spec in BUILTIN_METRICS:
                 self.kind, self.name, self.path = "metric", spec, ()
             else:
@@ -114,12 +80,20 @@ class Objective:
         else:
             raise ObjectiveError(
                 f"objective={spec!r}: give a built-in metric name ({', '.join(BUILTIN_METRICS)}), an analyzer's "
-                "_name with an optional dotted path, or a function taking the strategy and returning a float"
+                "_name with an optional dotted path, a bto.Score(\"expression\"), a function taking the strategy "
+                "and returning a float, or a list of 2 or 3 of these (multi-objective)"
             )
         self.spec = spec
         if maximize is None:
             maximize = not (self.kind == "metric" and self.name in LOWER_IS_BETTER)
         self.maximize = bool(maximize)
+        self.limits = limits
+
+    def with_limits(self, limits: Limits | None) -> Objective:
+        """A copy of this objective with ``limits`` (``None``: without any)."""
+        out = copy.copy(self)
+        out.limits = limits
+        return out
 
     def validate(self, analyzer_names: list[str]) -> None:
         """Check the objective can be resolved in a run with these user analyzers.
@@ -127,6 +101,8 @@ class Objective:
         Raises:
             ObjectiveError: the name matches neither a built-in metric nor an analyzer; lists what exists.
         """
+        if self.score is not None:
+            self.score.validate(analyzer_names)
         if self.kind != "analyzer" or self.name in analyzer_names:
             return
         available = list(BUILTIN_METRICS) + list(analyzer_names)
@@ -144,44 +120,25 @@ class Objective:
         if self.kind == "metric":
             v = metrics.get(self.name)
             return float("nan") if v is None else float(v)
+        if self.kind == "score":
+            return self.score.value(metrics, strategy)  # type: ignore[union-attr]
         if self.kind == "callable":
-            v = self.func(strategy)
+            v = self.func(strategy)  # type: ignore[misc]
             try:
                 return float(v)
             except (TypeError, ValueError):
                 raise ObjectiveError(f"objective function {self.name} returned {v!r}, not a number") from None
-        an = strategy.analyzers.getbyname(self.name)
-        node: Any = an.get_analysis()
-        for i, part in enumerate(self.path):
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                try:
-                    node = node[int(part)]
-                except (KeyError, IndexError, TypeError, ValueError):
-                    keys = list(node.keys()) if isinstance(node, Mapping) else []
-                    where = ".".join((self.name,) + self.path[:i]) or self.name
-                    raise ObjectiveError(
-                        f"objective {self.spec!r}: {where} has no key {part!r}; its keys are {keys}"
-                    ) from None
-        if self.path:
-            if node is None:
-                return float("nan")
-            if isinstance(node, Mapping):
-                x = _first_number(node)
-                if x is None:
-                    raise ObjectiveError(f"objective {self.spec!r} points at {to_plain(node)!r}, which holds no number")
-                return x
-            try:
-                return float(node)
-            except (TypeError, ValueError):
-                raise ObjectiveError(f"objective {self.spec!r} points at {node!r}, not a number") from None
-        x = _first_number(node)
-        if x is None:
-            if _has_none(node):
-                return float("nan")
-            raise ObjectiveError(f"analyzer {self.name!r} returned no number: {to_plain(node)!r}")
-        return x
+        return analyzer_value(strategy, self.name, self.path, str(self.spec))
+
+    def evaluate_result(self, strategy: Any, metrics: Mapping[str, float]) -> tuple[float, dict[str, Any]]:
+        """What a worker records for a finished strategy: the value, and extra result fields.
+
+        The extra fields are ``"limits"`` (the broken limits, see
+        :meth:`bt_optimize.objectives.Limits.breaches`) when the objective has limits, and ``"user_attrs"`` for
+        objectives that record more than one number (multi-objective).
+        """
+        value = self.evaluate(strategy, metrics)
+        return value, ({"limits": self.limits.breaches(metrics)} if self.limits is not None else {})
 
     def better(self, a: float, b: float | None) -> bool:
         """Whether value ``a`` beats ``b`` in this objective's direction (``b=None`` always loses)."""
@@ -190,18 +147,44 @@ class Objective:
         return a > b if self.maximize else a < b
 
     def describe(self) -> dict[str, Any]:
-        """JSON-safe description, used to recognise the same objective on resume."""
+        """JSON-safe description, used to recognise the same objective (and limits) on resume."""
         module = getattr(self.func, "__module__", "")
-        spec = self.spec if isinstance(self.spec, str) else f"callable:{module}.{self.name}"
-        return {"objective": spec, "maximize": self.maximize}
+        if self.kind == "score":
+            spec: Any = f"score:{self.name}"
+        else:
+            spec = self.spec if isinstance(self.spec, str) else f"callable:{module}.{self.name}"
+        out: dict[str, Any] = {"objective": spec, "maximize": self.maximize}
+        if self.limits is not None:
+            out["limits"] = self.limits.describe()
+        return out
 
     def __repr__(self) -> str:
         return f"Objective({self.describe()['objective']!r}, maximize={self.maximize})"
 
 
-def _has_none(node: Any) -> bool:
-    if node is None:
-        return True
-    if isinstance(node, Mapping):
-        return any(_has_none(v) for v in node.values())
-    return False
+def make_objective(objective: Any, maximize: Any = None, *, min_trades: Any = None, limits: Any = None) -> Objective:
+    """The :class:`Objective` (or multi-objective) an ``optimize_*`` call asks for, with its limits.
+
+    Args:
+        objective: A metric name, analyzer path, :class:`~bt_optimize.Score`, callable or :class:`Objective`;
+            or a list of 2 or 3 of these for a multi-objective study.
+        maximize: ``None`` (natural directions), a bool, or for a list one bool (or ``None``) per objective.
+        min_trades: Optional floor on closed trades.
+        limits: Optional ``{metric: bound}`` (see :mod:`bt_optimize.objectives.limits`).
+
+    Raises:
+        ObjectiveError: a bad objective, direction or limit (before any backtest).
+    """
+    lim = Limits.build(min_trades=min_trades, limits=limits)
+    if isinstance(objective, (list, tuple)):
+        from .objectives.multi import MultiObjective
+
+        return MultiObjective.build(objective, maximize, limits=lim)
+    if isinstance(maximize, (list, tuple)):
+        raise ObjectiveError(f"maximize={maximize!r}: a list of directions needs a list of objectives")
+    if isinstance(objective, Objective):
+        if maximize is not None and bool(maximize) != objective.maximize:
+            objective = copy.copy(objective)
+            objective.maximize = bool(maximize)
+        return objective.with_limits(lim) if lim is not None else objective
+    return Objective(objective, maximize, limits=lim)

@@ -21,6 +21,7 @@ from .engine.executors import Executor
 from .engine.worker import Payload, Runtime, TrialSpec
 from .exceptions import AllTrialsFailedError, ObjectiveError
 from .objective import Objective
+from .objectives.limits import apply_limits, limits_message
 from .search.base import Search
 from .space import Space, params_key
 from .stats.metrics import METRICS
@@ -219,6 +220,9 @@ class Study:
         self.storage.set_attr(self._study_id, "stop_reason", reason)
 
     def _raise_if_nothing_completed(self) -> None:
+        limited = limits_message(self._records, self.objective.limits)
+        if limited:
+            raise AllTrialsFailedError(limited)
         failed = [t for t in self._records if t.state is TrialState.FAIL]
         if failed:
             raise AllTrialsFailedError(
@@ -230,6 +234,7 @@ class Study:
                 "loosen the constraint or widen the space")
 
     def _to_trial(self, spec: TrialSpec, res: dict[str, Any], attrs: dict[str, Any]) -> Trial:
+        res = apply_limits(res, self.objective.limits)
         return Trial(number=spec.number, state=TrialState(res["state"]), params=dict(spec.params),
                      value=res.get("value"), metrics=res.get("metrics") or {}, analysis=res.get("analysis") or {},
                      error=res.get("error"), duration_s=float(res.get("duration_s") or 0.0),
@@ -259,9 +264,24 @@ class Study:
         Raises:
             ValueError: no trial has completed.
         """
+        if self.objective.is_multi:
+            raise ObjectiveError(
+                f"study {self.name!r} has {len(self.objective.parts)} objectives ({', '.join(self.objective.names)}), "
+                "so no single best trial: use study.best_trials (the Pareto front), pick one of them, and run it "
+                "with study.run_best(**trial.params); or combine the objectives with bto.Score(...)")
         if self._best is None:
             raise ValueError(f"study {self.name!r} has no completed trial yet")
         return self._best
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The Pareto front of a multi-objective study: complete full-fidelity trials no other dominates (see
+        :mod:`bt_optimize.objectives.multi`); ``[best_trial]`` for a single objective."""
+        if not self.objective.is_multi:
+            return [self.best_trial]
+        from .objectives.multi import pareto_front
+
+        return pareto_front(self.get_trials((TrialState.COMPLETE,)), self.objective.directions)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -290,7 +310,8 @@ class Study:
     @property
     def trials(self) -> pd.DataFrame:
         """One row per trial: ``number``, ``state``, ``value``, ``params_<name>``, ``duration_s``, the built-in
-        metrics, ``error`` and ``cached``, plus any algorithm attributes as ``attr_<name>``."""
+        metrics, ``error`` and ``cached``, plus any algorithm attributes as ``attr_<name>`` (and, in a
+        multi-objective study, each objective's value as ``values_0``, ``values_1``, ...)."""
         rows = []
         for t in self.get_trials():
             row: dict[str, Any] = {"number": t.number, "state": t.state.value,
@@ -304,6 +325,9 @@ class Study:
             row["error"] = t.error
             row["cached"] = t.cached
             for k, v in t.user_attrs.items():
+                if k == "values" and isinstance(v, list):  # multi-objective: one column per objective
+                    row.update({f"values_{i}": math.nan if x is None else x for i, x in enumerate(v)})
+                    continue
                 row[f"attr_{k}"] = v if not isinstance(v, (list, dict)) else repr(v)
             rows.append(row)
         cols = ["number", "state", "value", *[f"params_{k}" for k in self.space.names], "duration_s", *METRICS,
@@ -331,9 +355,12 @@ class Study:
 
         The run uses the same data, broker, sizers, analyzers and window as the trials, so its objective value
         equals ``best_value`` (except in a study with ``cv`` folds, whose values are fold means: it warns). Keyword
-        arguments override parameters (e.g. to inspect a neighbour).
+        arguments override parameters (e.g. to inspect a neighbour). A multi-objective study has no single best:
+        pass the parameters of one of ``best_trials`` (``study.run_best(**study.best_trials[0].params)``).
         """
-        t = self.best_trial
+        t = self._best if self.objective.is_multi and params else self.best_trial
+        if t is None:
+            raise ValueError(f"study {self.name!r} has no completed trial yet")
         folds = t.user_attrs.get("folds")
         if folds:
             warnings.warn(f"the study's values are means over {len(folds)} walk-forward folds (cv={len(folds)}); "

@@ -758,7 +758,7 @@ def _ranked(study: Study) -> list[Trial]:
 
 def _fixed_study(train: Study, name: str, kind: str, window: Window, points: list[dict[str, Any]],
                  executor: Executor, keep_series: bool) -> Study:
-    study = Study(name=name, space=train.space, objective=train.objective, strategy=train.strategy,
+    study = Study(name=name, space=train.space, objective=train.objective.with_limits(None), strategy=train.strategy,
                   payload=train.payload, storage=train.storage, method=f"walk_forward-{kind}", window=window,
                   progress=False, keep_series=keep_series)
     executor.start(train.payload)

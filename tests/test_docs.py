@@ -54,3 +54,9 @@ def test_robustness_examples_run(tmp_path, monkeypatch):
     assert ns["noise"]["status"] == "ok" and ns["sens"].n_backtests > 10
     assert "## Summary" in ns["report"]
     assert (tmp_path / "fast.png").stat().st_size > 0 and (tmp_path / "fast_slow.png").stat().st_size > 0
+
+
+def test_objectives_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = run_page("objectives.md", 6)
+    assert ns["study"].n_trials >= 1

@@ -225,6 +225,8 @@ class Runtime:
                 mean[k] = sum(xs) / len(xs)
         res.update(value=sum(values) / len(values), metrics=mean, user_attrs={"folds": values},
                    duration_s=time.perf_counter() - t0)
+        if self.payload.objective.limits is not None:  # limits hold on the fold means
+            res["limits"] = self.payload.objective.limits.breaches(mean)
         return res, strat
 
     def run(self, spec: TrialSpec) -> tuple[dict[str, Any], Any]:
@@ -248,7 +250,8 @@ class Runtime:
                 for name in strat.analyzers.getnames():
                     if name != PERF_NAME:
                         res["analysis"][name] = to_plain(strat.analyzers.getbyname(name).get_analysis())
-                value = self.payload.objective.evaluate(strat, raw)
+                value, extra = self.payload.objective.evaluate_result(strat, raw)
+                res.update(extra)
                 if math.isnan(value) or math.isinf(value):
                     res["state"] = TrialState.FAIL.value
                     res["error"] = f"objective {self.payload.objective.describe()['objective']!r} is {value}" + (
