@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -28,7 +30,7 @@ from .stats.metrics import METRICS
 from .storage.base import Storage
 from .trial import Trial, TrialState, Window
 
-__all__ = ["Study", "MAX_INFEASIBLE_IN_A_ROW"]
+__all__ = ["Study", "MAX_INFEASIBLE_IN_A_ROW", "trials_frame"]
 
 #: A constraint that rejects this many proposals in a row stops the study with an error.
 MAX_INFEASIBLE_IN_A_ROW = 10_000
@@ -38,6 +40,32 @@ _RAN = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 def _key(params: dict[str, Any], window: Window) -> str:
     return params_key(params) + f"|{window.start}:{window.end}:{window.warmup}"
+
+
+def trials_frame(trials: list[Trial], names: list[str]) -> pd.DataFrame:
+    """The :attr:`Study.trials` table of ``trials`` (parameters ``names``), also used for stored studies."""
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {"number": t.number, "state": t.state.value,
+                               "value": math.nan if t.value is None else t.value}
+        for k in names:
+            row[f"params_{k}"] = t.params.get(k)
+        row["duration_s"] = t.duration_s
+        for m in METRICS:
+            v = t.metrics.get(m)
+            row[m] = math.nan if v is None else v
+        row["error"] = t.error
+        row["cached"] = t.cached
+        for k, v in t.user_attrs.items():
+            if k == "values" and isinstance(v, list):  # multi-objective: one column per objective
+                row.update({f"values_{i}": math.nan if x is None else x for i, x in enumerate(v)})
+                continue
+            row[f"attr_{k}"] = v if not isinstance(v, (list, dict)) else repr(v)
+        rows.append(row)
+    cols = ["number", "state", "value", *[f"params_{k}" for k in names], "duration_s", *METRICS,
+            "error", "cached"]
+    df = pd.DataFrame(rows, columns=None if rows else cols)
+    return df.sort_values("number").reset_index(drop=True) if rows else df
 
 
 class Study:
@@ -129,6 +157,7 @@ class Study:
         infeasible_run = [0]
         bar = self._progress_bar(n_trials, search)
         self.stop_reason = None
+        started = time.perf_counter()
 
         def budget_left() -> bool:
             return n_trials is None or self.n_ran + len(pending) < n_trials
@@ -209,10 +238,16 @@ class Study:
         finally:
             if bar is not None:
                 bar.close()
+            self._add_wall_time(time.perf_counter() - started)
         self.set_stop_reason(self.stop_reason)
         if self._best is None and self.stop_reason != "interrupted":
             self._raise_if_nothing_completed()
         return self
+
+    def _add_wall_time(self, seconds: float) -> None:
+        """Add to the study's stored wall time (every run and resume of the loop counts)."""
+        total = float(self.storage.get_attr(self._study_id, "wall_time_s", 0.0) or 0.0) + seconds
+        self.storage.set_attr(self._study_id, "wall_time_s", total)
 
     def set_stop_reason(self, reason: str) -> None:
         """Record why the study ended (kept in storage with the study)."""
@@ -312,28 +347,7 @@ class Study:
         """One row per trial: ``number``, ``state``, ``value``, ``params_<name>``, ``duration_s``, the built-in
         metrics, ``error`` and ``cached``, plus any algorithm attributes as ``attr_<name>`` (and, in a
         multi-objective study, each objective's value as ``values_0``, ``values_1``, ...)."""
-        rows = []
-        for t in self.get_trials():
-            row: dict[str, Any] = {"number": t.number, "state": t.state.value,
-                                   "value": math.nan if t.value is None else t.value}
-            for k in self.space.names:
-                row[f"params_{k}"] = t.params.get(k)
-            row["duration_s"] = t.duration_s
-            for m in METRICS:
-                v = t.metrics.get(m)
-                row[m] = math.nan if v is None else v
-            row["error"] = t.error
-            row["cached"] = t.cached
-            for k, v in t.user_attrs.items():
-                if k == "values" and isinstance(v, list):  # multi-objective: one column per objective
-                    row.update({f"values_{i}": math.nan if x is None else x for i, x in enumerate(v)})
-                    continue
-                row[f"attr_{k}"] = v if not isinstance(v, (list, dict)) else repr(v)
-            rows.append(row)
-        cols = ["number", "state", "value", *[f"params_{k}" for k in self.space.names], "duration_s", *METRICS,
-                "error", "cached"]
-        df = pd.DataFrame(rows, columns=None if rows else cols)
-        return df.sort_values("number").reset_index(drop=True) if rows else df
+        return trials_frame(self.get_trials(), self.space.names)
 
     def analysis(self, number: int) -> dict[str, Any]:
         """Every user analyzer's ``get_analysis()`` of trial ``number``, as plain data, plus ``"performance"``
@@ -413,6 +427,38 @@ class Study:
         from .plotting import plot_evaluations
 
         return plot_evaluations(self.trials, self.space.names, path)
+
+    def report(self, path: str | Path = "report.html", *, sensitivity: Any = None,
+               analyses: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
+               run_best: bool = True, title: str | None = None) -> Path:
+        """Write one self-contained HTML page about this study (see :mod:`bt_optimize.report`).
+
+        Sections: set-up; best result (params, metrics, and the equity and drawdown of :meth:`run_best` against
+        buy-and-hold, with its trades); trials (convergence, top 50, objective per parameter, importances and the
+        heatmap of the two most important parameters); robustness (every Monte Carlo and noise-infusion analyzer
+        among the best trial's analyzers and ``analyses``, ``sensitivity``, and the overfitting statistics when the
+        study has them). Figures are embedded; the page loads nothing from the network.
+
+        Args:
+            path: The HTML file to write.
+            sensitivity: A :class:`~bt_optimize.robustness.SensitivityResult` to include.
+            analyses: More analyzer outputs to include, by name (e.g. a MonteCarlo run on the best params).
+            options: The method's options, shown in the set-up.
+            run_best: Re-run the best params for the equity curve and trades (one backtest).
+            title: The page title (default: the study name).
+
+        Returns:
+            The path written.
+
+        Example:
+            >>> study.report("report.html")  # doctest: +SKIP
+        """
+        from .report import study_html
+
+        out = Path(path)
+        out.write_text(study_html(self, sensitivity=sensitivity, analyses=analyses, options=options,
+                                  run_best=run_best, title=title), encoding="utf-8")
+        return out
 
     def __repr__(self) -> str:
         best = f", best_value={self._best.value:.6g}" if self._best is not None else ""

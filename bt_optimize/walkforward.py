@@ -82,6 +82,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import backtrader as bt
@@ -674,6 +675,26 @@ class WalkForward:
 
         return plot_walk_forward(self.windows, self.oos_equity, self.buy_and_hold,
                                  objective=str(self.objective.describe()["objective"]), path=path)
+
+    def report(self, path: str | Path = "walkforward.html", title: str | None = None) -> Path:
+        """Write one self-contained HTML page: set-up, the windows table, the stitched out-of-sample equity against
+        buy-and-hold, walk-forward efficiency, parameter stability and the verdict (see :mod:`bt_optimize.report`).
+
+        Args:
+            path: The HTML file to write.
+            title: The page title.
+
+        Returns:
+            The path written.
+
+        Example:
+            >>> wf.report("wf.html")  # doctest: +SKIP
+        """
+        from .report import walk_forward_html
+
+        out = Path(path)
+        out.write_text(walk_forward_html(self, title=title), encoding="utf-8")
+        return out
 
     def __repr__(self) -> str:
         m = self.summary.get("oos_metrics", {})

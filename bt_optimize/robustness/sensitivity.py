@@ -22,6 +22,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -425,12 +426,97 @@ class SensitivityResult:
                            "(failed, skipped or no trades).")
         return out
 
-    def report(self) -> str:
-        """A markdown report: summary table, robustness assessment, recommendations, overfitting indicators.
+    def indicators(self) -> list[str]:
+        """Overfitting indicators that fired, one sentence each (markdown: names in backticks)."""
+        return self._indicators()
+
+    def assessment(self) -> list[str]:
+        """The robustness assessment: the overall class, a caveat for a base near 0, then one ``"- "`` line per
+        parameter and interacting pair (markdown: names in backticks, the class in bold)."""
+        out = []
+        overall = self.overall_class
+        scored = {k: r for k, r in self.results.items() if r["score"] is not None}
+        if scored:
+            weakest = min(scored, key=lambda k: scored[k]["score"])
+            out.append(f"Overall: **{overall}** (the weakest parameter, `{weakest}`, scores "
+                       f"{scored[weakest]['score']:.2f}; robust > {ROBUST_ABOVE}, sensitive <= "
+                       f"{SENSITIVE_AT_OR_BELOW}).")
+        spread = max((abs(v) for r in self.results.values() for v in r["objective"] if v is not None), default=0.0)
+        if spread > 0 and abs(self.base_value) < 0.1 * spread:
+            out.append(f"The base value {_fmt(self.base_value)} is close to 0 next to values up to {_fmt(spread)} "
+                       "along the sweeps: changes relative to it are large by construction, so low scores here "
+                       "mostly say the base has no edge to lose.")
+        for name, r in self.results.items():
+            if r["score"] is None:
+                out.append(f"- `{name}`: undefined (no finite objective along the sweep).")
+                continue
+            moved = (1.0 - r["score"]) * 100.0
+            out.append(f"- `{name}` is **{r['class']}**: over its sweep the objective moves on average by "
+                       f"{moved:.0f} % of its base value (score {r['score']:.2f}, CI {_fmt(r['ci'][0], 3)} to "
+                       f"{_fmt(r['ci'][1], 3)}).")
+        for (a, b), st in self.interactions.items():
+            if st["has_interaction"]:
+                out.append(f"- `{a}` and `{b}` interact (strength {st['strength']:.2f} > {st['threshold']}): "
+                           f"the best `{a}` depends on `{b}`.")
+            elif st["has_interaction"] is False:
+                out.append(f"- `{a}` and `{b}` act independently (strength {st['strength']:.2f} <= "
+                           f"{st['threshold']}).")
+        return out
+
+    def recommendations(self) -> list[str]:
+        """What to do about each parameter and pair, one ``"- "`` line each (markdown)."""
+        recs = []
+        for name, r in self.results.items():
+            if r["class"] == "sensitive":
+                recs.append(f"- `{name}` is sensitive: small changes move the result a lot. Prefer the middle of a "
+                            f"broad good region: the best 5-point neighbourhood is around {name}="
+                            f"{_fmt(r['plateau_at'])} (mean {_fmt(r['plateau_value'])}), or treat the edge as "
+                            "unproven until it holds out of sample.")
+            elif r["class"] == "moderate":
+                recs.append(f"- `{name}` is moderately sensitive: check it out of sample (walk-forward) and "
+                            f"consider {name}={_fmt(r['plateau_at'])}, the centre of the best neighbourhood.")
+            elif r["class"] == "robust":
+                recs.append(f"- `{name}` is robust: its exact value matters little; a coarse grid is enough to set "
+                            "it.")
+        for (a, b), st in self.interactions.items():
+            if st["has_interaction"]:
+                recs.append(f"- Optimise `{a}` and `{b}` together; conclusions drawn about either one alone are "
+                            "incomplete.")
+        if self.overall_class == "robust" and not self._indicators():
+            recs.append("- The base sits on a broad plateau; still validate it on data it was not tuned on.")
+        return recs or ["- No recommendation: no parameter could be scored."]
+
+    def report(self, format: str = "markdown", path: str | Path | None = None) -> str:
+        """A report: summary table, robustness assessment, recommendations, overfitting indicators.
+
+        Args:
+            format: ``"markdown"`` (the default: text) or ``"html"`` (one self-contained page with the sweep and
+                interaction plots embedded; see :mod:`bt_optimize.report`).
+            path: If given, the report is also written to this file.
+
+        Returns:
+            The report's text (markdown or HTML).
+
+        Raises:
+            ValueError: an unknown ``format``.
 
         Example:
             >>> print(sens.report())  # doctest: +SKIP
+            >>> sens.report(format="html", path="sensitivity.html")  # doctest: +SKIP
         """
+        if format not in ("markdown", "html"):
+            raise ValueError(f"format={format!r}: give 'markdown' or 'html'")
+        if format == "html":
+            from ..report import sensitivity_html
+
+            text = sensitivity_html(self)
+        else:
+            text = self._markdown()
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def _markdown(self) -> str:
         direction = "higher is better" if self.maximize else "lower is better"
         base = ", ".join(f"{k}={_fmt(v)}" for k, v in self.base_params.items())
         cfg = self.config
@@ -462,61 +548,15 @@ class SensitivityResult:
             for (a, b), st in self.interactions.items():
                 flag = {True: "yes", False: "no", None: "n/a"}[st["has_interaction"]]
                 lines.append(f"| {a} x {b} | {_fmt(st['strength'], 3)} | {_fmt(st['threshold'])} | {flag} |")
-        overall = self.overall_class
-        scored = {k: r for k, r in self.results.items() if r["score"] is not None}
         lines += ["", "## Robustness assessment", ""]
-        if scored:
-            weakest = min(scored, key=lambda k: scored[k]["score"])
-            lines.append(f"Overall: **{overall}** (the weakest parameter, `{weakest}`, scores "
-                         f"{scored[weakest]['score']:.2f}; robust > {ROBUST_ABOVE}, sensitive <= "
-                         f"{SENSITIVE_AT_OR_BELOW}).")
-            lines.append("")
-        spread = max((abs(v) for r in self.results.values() for v in r["objective"] if v is not None), default=0.0)
-        if spread > 0 and abs(self.base_value) < 0.1 * spread:
-            lines.append(f"The base value {_fmt(self.base_value)} is close to 0 next to values up to {_fmt(spread)} "
-                         "along the sweeps: changes relative to it are large by construction, so low scores here "
-                         "mostly say the base has no edge to lose.")
-            lines.append("")
-        for name, r in self.results.items():
-            if r["score"] is None:
-                lines.append(f"- `{name}`: undefined (no finite objective along the sweep).")
-                continue
-            moved = (1.0 - r["score"]) * 100.0
-            lines.append(f"- `{name}` is **{r['class']}**: over its sweep the objective moves on average by "
-                         f"{moved:.0f} % of its base value (score {r['score']:.2f}, CI {_fmt(r['ci'][0], 3)} to "
-                         f"{_fmt(r['ci'][1], 3)}).")
-        for (a, b), st in self.interactions.items():
-            if st["has_interaction"]:
-                lines.append(f"- `{a}` and `{b}` interact (strength {st['strength']:.2f} > {st['threshold']}): "
-                             f"the best `{a}` depends on `{b}`.")
-            elif st["has_interaction"] is False:
-                lines.append(f"- `{a}` and `{b}` act independently (strength {st['strength']:.2f} <= "
-                             f"{st['threshold']}).")
+        for text in self.assessment():
+            lines += [text, ""] if not text.startswith("- ") else [text]
         lines += ["", "## Recommendations", ""]
-        recs = []
-        for name, r in self.results.items():
-            if r["class"] == "sensitive":
-                recs.append(f"- `{name}` is sensitive: small changes move the result a lot. Prefer the middle of a "
-                            f"broad good region: the best 5-point neighbourhood is around {name}="
-                            f"{_fmt(r['plateau_at'])} (mean {_fmt(r['plateau_value'])}), or treat the edge as "
-                            "unproven until it holds out of sample.")
-            elif r["class"] == "moderate":
-                recs.append(f"- `{name}` is moderately sensitive: check it out of sample (walk-forward) and "
-                            f"consider {name}={_fmt(r['plateau_at'])}, the centre of the best neighbourhood.")
-            elif r["class"] == "robust":
-                recs.append(f"- `{name}` is robust: its exact value matters little; a coarse grid is enough to set "
-                            "it.")
-        for (a, b), st in self.interactions.items():
-            if st["has_interaction"]:
-                recs.append(f"- Optimise `{a}` and `{b}` together; conclusions drawn about either one alone are "
-                            "incomplete.")
-        if overall == "robust" and not self._indicators():
-            recs.append("- The base sits on a broad plateau; still validate it on data it was not tuned on.")
-        lines += recs or ["- No recommendation: no parameter could be scored."]
+        lines += self.recommendations()
         lines += ["", "## Overfitting indicators", ""]
-        indicators = self._indicators()
-        lines += [f"- {text}" for text in indicators] or ["None of the indicators fired (sharp peak, sign flips, "
-                                                          "large curvature, a better neighbour, missing points)."]
+        lines += [f"- {text}" for text in self.indicators()] or [
+            "None of the indicators fired (sharp peak, sign flips, large curvature, a better neighbour, missing "
+            "points)."]
         lines += [
             "", "## What the numbers assume", "",
             "Scores and derivatives are computed on each sweep normalised to [0, 1] in the parameter and to the "
