@@ -14,6 +14,7 @@ from .cerebro import Cerebro
 from .exceptions import (
     AllTrialsFailedError,
     BtOptimizeError,
+    ConfigError,
     DataError,
     ObjectiveError,
     PicklingError,
@@ -34,7 +35,7 @@ __all__ = [
     "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "Score", "Limits", "BUILTIN_METRICS", "Trial",
     "TrialState", "Window", "WalkForward", "analyzers", "datasets", "objectives", "BtOptimizeError", "SpaceError",
     "ObjectiveError", "DataError", "StorageError", "StudyMismatchError", "PicklingError", "AllTrialsFailedError",
-    "__version__",
+    "ConfigError", "__version__",
 ]
 
 

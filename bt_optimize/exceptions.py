@@ -33,3 +33,7 @@ class PicklingError(BtOptimizeError, TypeError):
 
 class AllTrialsFailedError(BtOptimizeError, RuntimeError):
     """Every trial of a study failed; the first error is in the message."""
+
+
+class ConfigError(BtOptimizeError, ValueError):
+    """A study file (``bt-optimize run study.toml``) is missing, malformed or names something that does not exist."""
