@@ -508,6 +508,7 @@ def open_stored_study(cfg: StudyConfig, storage: Path, name: str) -> Any:
     cerebro = build_cerebro(cfg)
     study, ex = cerebro._study(cfg.strategy, dict(cfg.space), method=cfg.method, objective=cfg.objective,
                                maximize=cfg.maximize, constraint=cfg.constraint, storage=str(storage),
+                               min_trades=cfg.options.get("min_trades"), limits=cfg.options.get("limits"),
                                study_name=name, progress=False, window=None, keep_series=False, executor="serial")
     ex.close()
     return study
