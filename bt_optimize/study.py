@@ -383,7 +383,7 @@ class Study:
         merged = {**t.params, **params}
         if self._runtime is None:
             self._runtime = Runtime(self.payload)
-        res, strat = self._runtime.run(TrialSpec(t.number, merged, t.window, keep_series=True))
+        res, strat = self._runtime.run(TrialSpec(t.number, merged, t.window, keep_series=True, keep_observers=True))
         if strat is None:
             raise RuntimeError(f"re-running {merged} did not produce a strategy: {res.get('error')}")
         strat.bto_result = res

@@ -37,15 +37,21 @@ class Performance(bt.Analyzer):
     params = (("periods_per_year", None), ("keep_series", False))
 
     def start(self) -> None:
-        self._start_value = float(self.strategy.broker.getvalue())
+        broker = self.strategy.broker
+        self._start_value = float(broker.getvalue())
         self._values: list[float] = []
         self._dts: list[float] = []
         self._trades: list[tuple[float, float, float, int]] = []
         self._result: dict[str, Any] = {}
+        # Per bar only two appends: the lookups are made once here (this runs in every trial of every study).
+        self._getvalue = broker.getvalue
+        self._dtline = self.strategy.datetime
+        self._append_value = self._values.append
+        self._append_dt = self._dts.append
 
     def next(self) -> None:
-        self._values.append(float(self.strategy.broker.getvalue()))
-        self._dts.append(float(self.strategy.datetime[0]))
+        self._append_value(self._getvalue())
+        self._append_dt(self._dtline[0])
 
     def notify_trade(self, trade: bt.Trade) -> None:
         if trade.isclosed:
@@ -56,7 +62,7 @@ class Performance(bt.Analyzer):
         if ppy is None:
             data = self.strategy.datas[0]
             ppy = periods_per_year(int(data._timeframe), int(data._compression))
-        equity = np.asarray(self._values, dtype=float)
+        equity = np.asarray(self._values, dtype=float)  # values may be ints from a custom broker: made floats here
         pnls = np.asarray([t[0] for t in self._trades], dtype=float)
         metrics = compute_metrics(equity, pnls, float(ppy), self._start_value) if len(equity) else {}
         res: dict[str, Any] = {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in metrics.items()}
@@ -64,7 +70,7 @@ class Performance(bt.Analyzer):
         res["end_value"] = float(equity[-1]) if len(equity) else self._start_value
         res["n_bars"] = len(equity)
         if self.p.keep_series:
-            res["equity"] = [[bt.num2date(d).isoformat(), v] for d, v in zip(self._dts, self._values)]
+            res["equity"] = [[bt.num2date(d).isoformat(), float(v)] for d, v in zip(self._dts, self._values)]
             res["trades"] = [
                 {"pnlcomm": p, "pnl": q, "open": bt.num2date(o).isoformat(), "barlen": n}
                 for p, q, o, n in self._trades

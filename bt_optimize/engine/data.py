@@ -144,6 +144,31 @@ class ArrayFeed(bt.feeds.DataBase):
         super().start()
         self._idx = -1
         self._cols = [(getattr(self.lines, a), v) for a, v in self.p.arrays.items()]
+        self._tick_setup()
+
+    def _tick_setup(self) -> None:
+        # The tick_<line> attributes the broker reads, with their line buffers, worked out once per run instead of
+        # once per bar (backtrader's own _tick_fill/_tick_nullify look every alias up by name on every bar).
+        aliases = self.getlinealiases()
+        self._bto_ticks = [("tick_" + a, getattr(self.lines, a)) for a in aliases if a != "datetime"]
+        alias0 = self._getlinealias(0)
+        self._bto_tick0 = ("tick_" + alias0, getattr(self.lines, alias0))
+
+    def _tick_nullify(self) -> None:
+        """Same effect as ``DataBase._tick_nullify``: every ``tick_<line>`` and ``tick_last`` set to ``None``."""
+        d = self.__dict__
+        for name, _ in self._bto_ticks:
+            d[name] = None
+        d["tick_last"] = None
+
+    def _tick_fill(self, force: bool = False) -> None:
+        """Same effect as ``DataBase._tick_fill``: unless already set, each ``tick_<line>`` is the bar's value."""
+        d = self.__dict__
+        name0, line0 = self._bto_tick0
+        if force or d.get(name0) is None:
+            for name, line in self._bto_ticks:
+                d[name] = line[0]
+            d["tick_last"] = line0[0]
 
     def preload(self) -> None:
         lines = [getattr(self.lines, a) for a in self.p.arrays]

@@ -7,9 +7,11 @@ Nothing here touches storage or the search; results are plain dicts, never strat
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import math
 import pickle
+import re
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -23,7 +25,8 @@ from ..objective import Objective, to_plain
 from ..trial import TrialState, Window
 from .data import FeedSnapshot, build_feed, perturb_feeds, slice_feeds
 
-__all__ = ["TrialSpec", "Payload", "Runtime", "make_template", "pack_template", "windowed_strategy", "PERF_NAME"]
+__all__ = ["TrialSpec", "Payload", "Runtime", "make_template", "pack_template", "windowed_strategy", "PERF_NAME",
+           "reads_observers"]
 
 PERF_NAME = "bto_performance"
 
@@ -43,6 +46,9 @@ class TrialSpec:
     #: fold window instead of ``window``; its value is the mean of the fold values, recorded in
     #: ``user_attrs["folds"]``.
     folds: tuple[Window, ...] = ()
+    #: Run with the Cerebro's default observers (``stdstats``) even where the trial does not need them; set by
+    #: ``run_best``, whose strategy users plot.
+    keep_observers: bool = False
 
 
 @dataclass
@@ -57,6 +63,8 @@ class Payload:
         strategy: The strategy class.
         objective: How to score a finished run.
         perf_kwargs: Extra parameters of the Performance analyzer.
+        keep_observers: Keep the Cerebro's default observers (``stdstats``) in every trial. By default trials
+            leave them out unless something reads them (:func:`reads_observers`).
     """
 
     template: bytes | bt.Cerebro
@@ -64,6 +72,7 @@ class Payload:
     strategy: type
     objective: Objective
     perf_kwargs: dict[str, Any] = field(default_factory=dict)
+    keep_observers: bool = False
 
 
 def make_template(cerebro: bt.Cerebro) -> bt.Cerebro:
@@ -114,6 +123,39 @@ def pack_template(cerebro: bt.Cerebro) -> bytes:
             f"{what} cannot be sent to worker processes ({type(exc).__name__}: {exc}). Use module-level classes "
             "and picklable arguments (no lambdas, open files or stores), or run with maxcpus=1"
         ) from exc
+
+
+_READS_STATS = re.compile(r"\b(stats|observers|getobservers)\b")
+
+
+def _own_classes(cls: type) -> list[type]:
+    """``cls`` and its bases, less backtrader's and Python's own classes."""
+    return [c for c in inspect.getmro(cls)
+            if c is not object and c.__module__.split(".")[0] not in ("backtrader", "builtins", "bt_optimize")]
+
+
+def reads_observers(strategy: type, cerebro: bt.Cerebro) -> bool:
+    """Whether a run may read the default observers (``strategy.stats``), so trials must keep them.
+
+    Observers only record values for plotting: they never change orders, fills or analyzers, so trials run
+    without backtrader's default ``Broker``/``BuySell``/``Trades`` observers (about a sixth of a plain run's time)
+    unless the code of the strategy class (or a base), of an analyzer or of an observer the user added mentions
+    ``stats``, ``observers`` or ``getobservers``. Code whose source cannot be read counts as reading them.
+    Observers the user added with ``addobserver`` always run.
+    """
+    classes = list(_own_classes(strategy))
+    for entry in getattr(cerebro, "analyzers", []):
+        classes += _own_classes(entry[0])
+    for entry in getattr(cerebro, "observers", []):
+        classes += _own_classes(entry[1])
+    for c in classes:
+        try:
+            src = inspect.getsource(c)
+        except (OSError, TypeError):
+            return True
+        if _READS_STATS.search(src):
+            return True
+    return False
 
 
 _WINDOWED: dict[type, type] = {}
@@ -169,6 +211,13 @@ class Runtime:
             payload = pickle.loads(payload)
         self.payload = payload
         self._slices: dict[Window, tuple[list[FeedSnapshot], float | None]] = {}
+        self._observers: bool | None = None  # whether trials keep the default observers: decided on first use
+
+    def _keep_observers(self, cerebro: bt.Cerebro) -> bool:
+        if self._observers is None:
+            p = self.payload
+            self._observers = bool(p.keep_observers) or reads_observers(p.strategy, cerebro)
+        return self._observers
 
     def _slice(self, window: Window) -> tuple[list[FeedSnapshot], float | None]:
         hit = self._slices.get(window)
@@ -183,6 +232,8 @@ class Runtime:
         p = self.payload
         cerebro = pickle.loads(p.template) if isinstance(p.template, bytes) else copy.deepcopy(p.template)
         cerebro._dataid = itertools.count(1)  # rebuilt feeds get the ids 1, 2, ... as in the user's own run
+        if not spec.keep_observers and not self._keep_observers(cerebro):
+            cerebro.p.stdstats = False  # nothing reads them: see reads_observers
         feeds, gate = self._slice(spec.window)
         if spec.perturb is not None:
             feeds = perturb_feeds(feeds, spec.perturb)
