@@ -6,8 +6,8 @@ Three measurements:
    slow=range(60, 240, 30); every point has fast < slow, so no constraint is needed and both run exactly the
    same points) on the full ORCL data (1995-2014), broker cash 100,000, ``PercentSizer(percents=95)``:
 
-   * backtrader: ``bt.Cerebro(maxcpus=2)`` + ``optstrategy`` + ``run()`` with ``bto.analyzers.Performance``
-     (``_name="perf"``) to read each point's Sharpe ratio (default ``optreturn=True``);
+   * backtrader: ``bt.Cerebro(maxcpus=2)`` (and ``maxcpus=1``) + ``optstrategy`` + ``run()`` with
+     ``bto.analyzers.Performance`` (``_name="perf"``) to read each point's Sharpe ratio (default ``optreturn=True``);
    * bt_optimize: ``bto.Cerebro(maxcpus=2).optimize_grid(..., objective="sharpe_ratio",
      storage=<fresh tmp SQLite file>)``, every trial committed to the file.
 
@@ -155,8 +155,8 @@ def timing(wall: float, cpu: float, m0: float | None, m1: float | None) -> Timin
     return wall, cpu, others
 
 
-def run_optstrategy() -> tuple[Timing, dict[tuple, float | None]]:
-    cerebro = configure(bt.Cerebro(maxcpus=2))
+def run_optstrategy(maxcpus: int) -> tuple[Timing, dict[tuple, float | None]]:
+    cerebro = configure(bt.Cerebro(maxcpus=maxcpus))
     cerebro.optstrategy(SmaCross, **SPEED_GRID)
     cerebro.addanalyzer(bto.analyzers.Performance, _name="perf")
     reap_children()
@@ -215,7 +215,8 @@ def check_equal(label: str, ref: dict[tuple, float | None], got: dict[tuple, flo
 
 def speed(repeats: int) -> dict[str, Any]:
     runners: dict[str, Callable[[], tuple[Timing, dict]]] = {
-        "optstrategy": run_optstrategy,
+        "optstrategy": lambda: run_optstrategy(2),
+        "optstrategy1": lambda: run_optstrategy(1),
         "grid2": lambda: run_optimize_grid(2),
         "grid1": lambda: run_optimize_grid(1),
     }
@@ -247,6 +248,7 @@ def speed(repeats: int) -> dict[str, Any]:
     cpu_med = {n: statistics.median(v) for n, v in cpus.items()}
     return {"times": times, "cpus": cpus, "median": med, "cpu_median": cpu_med, "n_points": len(ref),
             "others": others, "ratio_grid_vs_bt": med["grid2"] / med["optstrategy"],
+            "ratio_grid_vs_bt_1": med["grid1"] / med["optstrategy1"],
             "cpu_ratio_grid_vs_bt": cpu_med["grid2"] / cpu_med["optstrategy"],
             "cpu_ratio_2_vs_1": cpu_med["grid2"] / cpu_med["grid1"],
             "speedup_2_vs_1": med["grid1"] / med["grid2"]}
@@ -361,8 +363,11 @@ def report(sp: dict[str, Any] | None, mem: dict[str, Any] | None, repeats: int, 
     lines += ["", "| measure | result | target | met |", "|---|---:|---:|:-:|"]
     if sp:
         r, s = sp["ratio_grid_vs_bt"], sp["speedup_2_vs_1"]
-        lines.append(f"| time `optimize_grid` / `optstrategy` (both maxcpus=2) | {r:.2f} | <= 1.0 | "
-                     f"{'yes' if r <= 1.0 else 'no'} |")
+        r1 = sp["ratio_grid_vs_bt_1"]
+        lines.append(f"| time `optimize_grid` / `optstrategy` (both maxcpus=2) | {r:.2f} | <= 0.80 | "
+                     f"{'yes' if r <= 0.8 else 'no'} |")
+        lines.append(f"| time `optimize_grid` / `optstrategy` (both maxcpus=1) | {r1:.2f} | <= 0.80 | "
+                     f"{'yes' if r1 <= 0.8 else 'no'} |")
         lines.append(f"| speed-up of `optimize_grid`, maxcpus=2 vs maxcpus=1 | {s:.2f}x | >= 1.8x | "
                      f"{'yes' if s >= 1.8 else 'no'} |")
         lines.append(f"| (context) CPU time, main process + workers: `optimize_grid` / `optstrategy` | "
@@ -383,9 +388,13 @@ def report(sp: dict[str, Any] | None, mem: dict[str, Any] | None, repeats: int, 
     lines.append("Readings:")
     if sp:
         r, s = sp["ratio_grid_vs_bt"], sp["speedup_2_vs_1"]
-        lines.append(f"- Speed: target {'met' if r <= 1.0 else 'NOT met'}: `optimize_grid` takes {r:.2f}x the "
-                     f"time of `optstrategy` on the same {sp['n_points']} points, storing every trial in SQLite; "
-                     f"the Sharpe ratios agree point by point (tolerance {TOL:g}) in every run.")
+        r1 = sp["ratio_grid_vs_bt_1"]
+        met = r <= 0.8 and r1 <= 0.8
+        lines.append(f"- Speed: target {'met' if met else 'NOT met'}: `optimize_grid` takes {r:.2f}x the "
+                     f"time of `optstrategy` with 2 processes and {r1:.2f}x with one, on the same {sp['n_points']} "
+                     "points, storing every trial in SQLite; the Sharpe ratios agree point by point (tolerance "
+                     f"{TOL:g}) in every run. Trials leave out backtrader's default observers, which only record for "
+                     "plots (see `benchmarks/trial_profile.py` for the profile before and after).")
         busy = statistics.median(sp["others"]) if sp["others"] else 0.0
         note = ""
         if s < 1.8 and busy > 0.25:
@@ -409,14 +418,15 @@ def report(sp: dict[str, Any] | None, mem: dict[str, Any] | None, repeats: int, 
         lines.append(f"- Speed: ORCL daily bars 1995-2014 (bundled `orcl`), cash {CASH:,}, "
                      f"`PercentSizer(percents={PERCENTS})`, `SmaCross` fast=range(5, 55, 5) x slow=range(60, 240, 30) "
                      f"= {sp['n_points']} points, all with fast < slow (no constraint). backtrader: "
-                     "`bt.Cerebro(maxcpus=2)` + `optstrategy` + `run()` (optreturn=True) with "
+                     "`bt.Cerebro(maxcpus=2 or 1)` + `optstrategy` + `run()` (optreturn=True) with "
                      "`bto.analyzers.Performance` for the Sharpe ratio; bt_optimize: `optimize_grid(objective="
                      "\"sharpe_ratio\", storage=<new SQLite file>, progress=False)`. Only `run()` / "
                      "`optimize_grid()` is timed (CSV loading included in both).")
         med, cmed = sp["median"], sp["cpu_median"]
-        lines.append(f"- {repeats} repeat(s) of the three runs, alternating (order rotated each repeat); medians. "
+        lines.append(f"- {repeats} repeat(s) of the four runs, alternating (order rotated each repeat); medians. "
                      f"Median wall / CPU seconds, for reference only: optstrategy {med['optstrategy']:.1f} / "
-                     f"{cmed['optstrategy']:.1f}, optimize_grid maxcpus=2 {med['grid2']:.1f} / {cmed['grid2']:.1f}, "
+                     f"{cmed['optstrategy']:.1f}, optstrategy maxcpus=1 {med['optstrategy1']:.1f} / "
+                     f"{cmed['optstrategy1']:.1f}, optimize_grid maxcpus=2 {med['grid2']:.1f} / {cmed['grid2']:.1f}, "
                      f"maxcpus=1 {med['grid1']:.1f} / {cmed['grid1']:.1f}. Per repeat, `optimize_grid` / "
                      "`optstrategy`: " + ", ".join(f"{a / b:.2f}" for a, b in zip(sp["times"]["grid2"],
                                                                               sp["times"]["optstrategy"]))
