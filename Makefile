@@ -1,5 +1,6 @@
 # Developer entry points. `make test` builds the virtualenv on first use and
-# reinstalls the package whenever pyproject.toml changes.
+# reinstalls the package whenever pyproject.toml changes. `make bench` runs every benchmark (long);
+# `make bench BENCH=walkforward_parallel` runs one.
 
 PYTHON ?= python3
 VENV := .venv
@@ -29,11 +30,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python -m pip install -e '.[bench]'
-	@if [ -f benchmarks/run_all.py ]; then \
-		$(BIN)/python benchmarks/run_all.py; \
-	else \
-		echo "benchmarks/run_all.py not found: nothing to run"; \
-	fi
+	$(BIN)/python benchmarks/run_all.py $(BENCH)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .coverage htmlcov

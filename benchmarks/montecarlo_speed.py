@@ -28,10 +28,10 @@ from collections.abc import Callable
 import numpy as np
 
 from bt_optimize.stats.montecarlo import (
-    LOWER_IS_BETTER,
     METHODS,
-    METRICS,
-    compute_metrics,
+    TRADE_LOWER_IS_BETTER,
+    TRADE_METRICS,
+    compute_trade_metrics,
     histogram,
     simulate,
     summarize,
@@ -47,10 +47,10 @@ OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "benchmarks_m
 def full_analysis(returns: np.ndarray, method: str, seed: int) -> dict[str, dict]:
     """Do what ``MonteCarlo.stop()`` does after collecting the trades."""
     simulated = simulate(returns, N_SIMULATIONS, method, np.random.default_rng(seed))
-    observed = compute_metrics(returns)
+    observed = compute_trade_metrics(returns)
     out = {}
-    for name in METRICS:
-        summary = summarize(float(observed[name]), simulated[name], 0.95, name in LOWER_IS_BETTER)
+    for name in TRADE_METRICS:
+        summary = summarize(float(observed[name]), simulated[name], 0.95, name in TRADE_LOWER_IS_BETTER)
         summary["verdict"] = verdict(name, summary, method, 0.95)
         summary["hist"] = histogram(simulated[name], 40)
         out[name] = summary

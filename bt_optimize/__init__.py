@@ -17,6 +17,7 @@ from .exceptions import (
     ConfigError,
     DataError,
     ObjectiveError,
+    OptionError,
     PicklingError,
     SpaceError,
     StorageError,
@@ -34,8 +35,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "Score", "Limits", "BUILTIN_METRICS", "Trial",
     "TrialState", "Window", "WalkForward", "analyzers", "datasets", "objectives", "BtOptimizeError", "SpaceError",
-    "ObjectiveError", "DataError", "StorageError", "StudyMismatchError", "PicklingError", "AllTrialsFailedError",
-    "ConfigError", "__version__",
+    "ObjectiveError", "DataError", "StorageError", "StudyMismatchError", "OptionError", "PicklingError",
+    "AllTrialsFailedError", "ConfigError", "__version__",
 ]
 
 

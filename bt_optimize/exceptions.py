@@ -7,6 +7,13 @@ class BtOptimizeError(Exception):
     """Root of every error raised by bt_optimize."""
 
 
+class OptionError(BtOptimizeError, ValueError):
+    """An option of an entry point, analyzer, executor or search has a value it does not accept.
+
+    The message names the option, the value given and what to give instead.
+    """
+
+
 class SpaceError(BtOptimizeError, ValueError):
     """A search space or a parameter value is invalid."""
 

@@ -1,4 +1,7 @@
-"""Objectives: turn a finished strategy into one number, and constraints that filter before running.
+"""Objectives: turn a finished strategy into one number (or a failure), with its direction.
+
+Constraints are not here: the study applies ``constraint=`` to each proposed point before it runs
+(:meth:`bt_optimize.study.Study.optimize`).
 
 An objective is one of:
 

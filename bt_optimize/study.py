@@ -112,7 +112,7 @@ class Study:
     # ------------------------------------------------------------------ bookkeeping
     def _remember(self, t: Trial) -> None:
         self._next_number = max(self._next_number, t.number + 1)
-        if t.state in _RAN and not t.cached:
+        if t.state in _RAN:
             self._n_ran += 1
         # With a storage that keeps trials on disk, the in-memory record is lean (no metrics, no analysis):
         # memory stays flat however many trials run; full records are read back from storage when asked.

@@ -75,7 +75,9 @@ class Trial:
         duration_s: Wall time of the backtest in the worker.
         window: The data window the trial ran on.
         user_attrs: Extra information an algorithm recorded (phase, fidelity, folds, ...).
-        cached: Whether the result was served from cache instead of a new backtest.
+        cached: Always ``False`` for the trials bt_optimize records: a point the study has already run is served
+            from its cache to the search without a new trial. Kept so stored studies and code that read it still
+            work.
     """
 
     number: int

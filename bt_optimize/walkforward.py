@@ -663,7 +663,7 @@ class WalkForward:
 
     def plot(self, path: str | None = None) -> Any:
         """Draw the windows timeline, IS vs OOS objective per window, and the stitched OOS equity against
-        buy-and-hold (see :func:`bt_optimize.plotting_walkforward.plot_walk_forward`).
+        buy-and-hold (see :func:`bt_optimize.plotting.walkforward.plot_walk_forward`).
 
         Args:
             path: If given, the figure is also saved there (format by extension), without a display.
@@ -671,7 +671,7 @@ class WalkForward:
         Returns:
             The matplotlib ``Figure``.
         """
-        from .plotting_walkforward import plot_walk_forward
+        from .plotting.walkforward import plot_walk_forward
 
         return plot_walk_forward(self.windows, self.oos_equity, self.buy_and_hold,
                                  objective=str(self.objective.describe()["objective"]), path=path)

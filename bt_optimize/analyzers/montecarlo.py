@@ -9,11 +9,12 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 
+from bt_optimize.exceptions import OptionError
 from bt_optimize.stats.montecarlo import (
-    LOWER_IS_BETTER,
     METHODS,
-    METRICS,
-    compute_metrics,
+    TRADE_LOWER_IS_BETTER,
+    TRADE_METRICS,
+    compute_trade_metrics,
     histogram,
     simulate,
     summarize,
@@ -43,7 +44,7 @@ class MonteCarlo(bt.Analyzer):
 
     What each method can show:
         Permutation keeps the set of trades, so ``total_return`` (a product), ``win_rate``,
-        ``profit_factor`` and the per-trade ``sharpe_ratio`` (functions of the set) are the same in every
+        ``profit_factor`` and the per-trade Sharpe ratio ``trade_sharpe`` (functions of the set) are the same in every
         simulation: permutation cannot test them, and their verdict says so. It does test path
         metrics, here ``max_drawdown``: a drawdown much lower than most orderings give means the actual
         order of wins and losses was lucky (or the trades are serially dependent), and a live run of the
@@ -61,7 +62,7 @@ class MonteCarlo(bt.Analyzer):
           built from a capital of 1 (``start_value`` is reported alongside). With one position at a time
           the observed ``total_return`` equals the realised P&L over the starting value; overlapping
           trades are compounded one after the other in the order they closed.
-        * ``sharpe_ratio`` is per trade: ``mean / std`` (sample std) of the trade returns, no risk-free rate
+        * ``trade_sharpe`` is per trade: ``mean / std`` (sample std) of the trade returns, no risk-free rate
           and no annualisation, since trades have no fixed length.
         * ``max_drawdown`` is a positive fraction measured on the trade-by-trade path (closed trades only;
           intra-trade drawdowns are not seen). ``win_rate`` counts returns above zero; ``profit_factor``
@@ -84,14 +85,14 @@ class MonteCarlo(bt.Analyzer):
         bins (int): Number of histogram bins kept per metric for plotting. Default 40.
 
     Raises:
-        ValueError: When the analyzer is built (as ``cerebro.run()`` starts), if a param is invalid; the
+        OptionError: When the analyzer is built (as ``cerebro.run()`` starts), if a param is invalid; the
             message says which values are accepted.
 
     ``get_analysis()`` returns plain, JSON-safe data (``None`` where a number is undefined)::
 
         {"status": "ok", "method": "permutation", "n_simulations": 1000, "seed": 42, "confidence": 0.95,
-         "n_trades": 37, "min_trades": 10, "start_value": 100000.0, "metrics": ["sharpe_ratio", ...],
-         "sharpe_ratio": {"observed": ..., "mean": ..., "std": ..., "ci": [lo, hi], "p_value": ...,
+         "n_trades": 37, "min_trades": 10, "start_value": 100000.0, "metrics": ["trade_sharpe", ...],
+         "trade_sharpe": {"observed": ..., "mean": ..., "std": ..., "ci": [lo, hi], "p_value": ...,
                           "percentile": ..., "significant": ..., "robust": ..., "verdict": "...",
                           "lower_is_better": False, "n_valid": 1000,
                           "hist": {"edges": [...], "counts": [...]}},
@@ -133,25 +134,25 @@ class MonteCarlo(bt.Analyzer):
         """Check the params once, when backtrader builds the analyzer."""
         p = self.p
         if not _is_int(p.n_simulations) or p.n_simulations < 1:
-            raise ValueError(f"n_simulations must be an integer >= 1, got {p.n_simulations!r}; e.g. 1000.")
+            raise OptionError(f"n_simulations must be an integer >= 1, got {p.n_simulations!r}; e.g. 1000.")
         if p.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {p.method!r}.")
+            raise OptionError(f"method must be one of {', '.join(map(repr, METHODS))}, got {p.method!r}.")
         if (
             isinstance(p.confidence, bool)
             or not isinstance(p.confidence, numbers.Real)
             or not (0.0 < p.confidence < 1.0)
         ):
-            raise ValueError(
+            raise OptionError(
                 f"confidence must be a number strictly between 0 and 1, got {p.confidence!r}; e.g. 0.95."
             )
         if p.seed is not None and (not _is_int(p.seed) or p.seed < 0):
-            raise ValueError(f"seed must be None or an integer >= 0, got {p.seed!r}; e.g. seed=42.")
+            raise OptionError(f"seed must be None or an integer >= 0, got {p.seed!r}; e.g. seed=42.")
         if not _is_int(p.min_trades) or p.min_trades < 2:
-            raise ValueError(
+            raise OptionError(
                 f"min_trades must be an integer >= 2 (a Sharpe ratio needs two trades), got {p.min_trades!r}."
             )
         if not _is_int(p.bins) or p.bins < 1:
-            raise ValueError(f"bins must be an integer >= 1, got {p.bins!r}; e.g. bins=40.")
+            raise OptionError(f"bins must be an integer >= 1, got {p.bins!r}; e.g. bins=40.")
 
     def create_analysis(self) -> None:
         self.rets: dict[str, Any] = {}
@@ -196,7 +197,7 @@ class MonteCarlo(bt.Analyzer):
         returns = np.asarray(self.trade_returns, dtype=np.float64)
         rng = np.random.default_rng(None if p.seed is None else int(p.seed))
         simulated = simulate(returns, int(p.n_simulations), p.method, rng)
-        observed = compute_metrics(returns)
+        observed = compute_trade_metrics(returns)
         confidence = float(p.confidence)
 
         rets: dict[str, Any] = {
@@ -208,10 +209,10 @@ class MonteCarlo(bt.Analyzer):
             "n_trades": n_trades,
             "min_trades": int(p.min_trades),
             "start_value": self._start_value,
-            "metrics": list(METRICS),
+            "metrics": list(TRADE_METRICS),
         }
-        for name in METRICS:
-            lower = name in LOWER_IS_BETTER
+        for name in TRADE_METRICS:
+            lower = name in TRADE_LOWER_IS_BETTER
             summary = summarize(float(observed[name]), simulated[name], confidence, lower)
             summary["verdict"] = verdict(name, summary, p.method, confidence)
             summary["lower_is_better"] = lower

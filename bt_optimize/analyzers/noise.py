@@ -14,6 +14,7 @@ import backtrader as bt
 import numpy as np
 
 from bt_optimize.analyzers.performance import Performance
+from bt_optimize.exceptions import OptionError
 from bt_optimize.stats.metrics import LOWER_IS_BETTER
 from bt_optimize.stats.metrics import METRICS as PERFORMANCE_METRICS
 from bt_optimize.stats.noise import MODELS, summarize_noise
@@ -114,7 +115,7 @@ class NoiseInfusion(bt.Analyzer):
         periods_per_year (float | None): Passed to the Performance analyzers (annualisation).
 
     Raises:
-        ValueError: When the analyzer is built (as ``cerebro.run()`` starts), if a param is invalid.
+        OptionError: When the analyzer is built (as ``cerebro.run()`` starts), if a param is invalid.
 
     ``get_analysis()`` returns plain, JSON-safe data (``None`` where a number is undefined)::
 
@@ -163,31 +164,31 @@ class NoiseInfusion(bt.Analyzer):
     def _validate_params(self) -> tuple[str, ...]:
         p = self.p
         if not _is_int(p.n_simulations) or p.n_simulations < 1:
-            raise ValueError(f"n_simulations must be an integer >= 1, got {p.n_simulations!r}; e.g. 200.")
+            raise OptionError(f"n_simulations must be an integer >= 1, got {p.n_simulations!r}; e.g. 200.")
         if not _is_number(p.std_pct) or not 0.0 <= float(p.std_pct) < 1.0:
-            raise ValueError(f"std_pct must be a fraction in [0, 1) (0.01 is 1 %), got {p.std_pct!r}.")
+            raise OptionError(f"std_pct must be a fraction in [0, 1) (0.01 is 1 %), got {p.std_pct!r}.")
         if p.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(map(repr, MODELS))}, got {p.model!r}.")
+            raise OptionError(f"model must be one of {', '.join(map(repr, MODELS))}, got {p.model!r}.")
         if p.seed is not None and (not _is_int(p.seed) or p.seed < 0):
-            raise ValueError(f"seed must be None or an integer >= 0, got {p.seed!r}; e.g. seed=42.")
+            raise OptionError(f"seed must be None or an integer >= 0, got {p.seed!r}; e.g. seed=42.")
         if not _is_number(p.confidence) or not 0.0 < float(p.confidence) < 1.0:
-            raise ValueError(f"confidence must be a number strictly between 0 and 1, got {p.confidence!r}.")
+            raise OptionError(f"confidence must be a number strictly between 0 and 1, got {p.confidence!r}.")
         for name in ("robust_threshold", "fragile_threshold"):
             if not _is_number(getattr(p, name)):
-                raise ValueError(f"{name} must be a number (a degradation in %), got {getattr(p, name)!r}.")
+                raise OptionError(f"{name} must be a number (a degradation in %), got {getattr(p, name)!r}.")
         if float(p.robust_threshold) > float(p.fragile_threshold):
-            raise ValueError(
+            raise OptionError(
                 f"robust_threshold ({p.robust_threshold}) must not exceed fragile_threshold ({p.fragile_threshold})."
             )
         metrics = NOISE_METRICS if p.metrics is None else tuple(p.metrics) if not isinstance(p.metrics, str) else (
             p.metrics,)
         unknown = [m for m in metrics if m not in PERFORMANCE_METRICS]
         if unknown or not metrics:
-            raise ValueError(f"metrics {unknown or metrics!r}: choose from {', '.join(PERFORMANCE_METRICS)}.")
+            raise OptionError(f"metrics {unknown or metrics!r}: choose from {', '.join(PERFORMANCE_METRICS)}.")
         if p.primary not in metrics:
-            raise ValueError(f"primary={p.primary!r} must be one of the reported metrics {list(metrics)}.")
+            raise OptionError(f"primary={p.primary!r} must be one of the reported metrics {list(metrics)}.")
         if p.maxcpus is not None and (not _is_int(p.maxcpus) or p.maxcpus < 0):
-            raise ValueError(f"maxcpus must be None or an integer >= 0 (0: every core), got {p.maxcpus!r}.")
+            raise OptionError(f"maxcpus must be None or an integer >= 0 (0: every core), got {p.maxcpus!r}.")
         return metrics
 
     # ------------------------------------------------------------------ collection

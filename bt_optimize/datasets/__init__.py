@@ -34,6 +34,8 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
+from ..exceptions import OptionError
+
 __all__ = ["available", "load", "load_dataframe", "path"]
 
 _DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
@@ -80,7 +82,7 @@ def _lookup(name: str) -> _Dataset:
         names = available()
         close = difflib.get_close_matches(str(name), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown dataset {name!r}.{hint} Available datasets: {', '.join(names)}.") from None
+        raise OptionError(f"Unknown dataset {name!r}.{hint} Available datasets: {', '.join(names)}.") from None
 
 
 def path(name: str) -> pathlib.Path:
@@ -114,7 +116,7 @@ def _to_datetime(value: DateLike | None, argname: str) -> _dt.date | _dt.datetim
                 return _dt.date.fromisoformat(text)
             return _dt.datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(
+            raise OptionError(
                 f"{argname}={value!r} is not an ISO date; use e.g. '2004-12-31' or '2004-12-31T16:00:00'."
             ) from None
     raise TypeError(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
-from ..exceptions import PicklingError
+from ..exceptions import OptionError, PicklingError
 from ..trial import TrialState
 from .worker import Payload, Runtime, TrialSpec
 
@@ -223,4 +223,4 @@ def make_executor(maxcpus: int | None, executor: str | Executor | None = None) -
         return SerialExecutor()
     if executor in (None, "process"):
         return ProcessExecutor(n)
-    raise ValueError(f"executor={executor!r}: use 'serial', 'process' or an Executor instance")
+    raise OptionError(f"executor={executor!r}: use 'serial', 'process' or an Executor instance")

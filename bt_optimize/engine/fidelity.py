@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import SpaceError
+from ..exceptions import OptionError, SpaceError
 from ..space import Int, Space
 from ..trial import Trial, TrialState, Window
 from .executors import Executor
@@ -127,7 +127,7 @@ class PromotionRule:
                  quick_values: Sequence[float] = (), pairs: Sequence[tuple[float, float]] = (),
                  best_full: float | None = None) -> None:
         if not 0 <= promote_quantile < 1:
-            raise ValueError(f"promote_quantile={promote_quantile!r}: give a quantile in [0, 1)")
+            raise OptionError(f"promote_quantile={promote_quantile!r}: give a quantile in [0, 1)")
         self.promote_quantile = float(promote_quantile)
         self.promote_z = promote_z
         self.sign = 1.0 if maximize else -1.0

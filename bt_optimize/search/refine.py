@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import OptionError
 from ..space import Cat, Space, params_key
 from ..trial import TrialState
 from .base import Search, constraint_allows
@@ -127,11 +128,11 @@ class RefineSearch(Search):
                  constraint: Constraint | None = None, max_tries: int = 200) -> None:
         super().__init__(space, seed)
         if not (isinstance(top, int) and top >= 1):
-            raise ValueError(f"top={top!r}: give a positive whole number of points to refine around")
+            raise OptionError(f"top={top!r}: give a positive whole number of points to refine around")
         if not (0 < min_scale <= scale <= 1):
-            raise ValueError(f"scale={scale!r}, min_scale={min_scale!r}: need 0 < min_scale <= scale <= 1")
+            raise OptionError(f"scale={scale!r}, min_scale={min_scale!r}: need 0 < min_scale <= scale <= 1")
         if not 0 < shrink <= 1:
-            raise ValueError(f"shrink={shrink!r}: give a factor in (0, 1]")
+            raise OptionError(f"shrink={shrink!r}: give a factor in (0, 1]")
         self.maximize = bool(maximize)
         self.top, self.scale, self.min_scale, self.shrink = top, float(scale), float(min_scale), float(shrink)
         self.p_switch, self.constraint, self.max_tries = float(p_switch), constraint, int(max_tries)

@@ -5,9 +5,13 @@ starting capital of 1: after trade ``i`` the equity is ``prod(1 + r[:i + 1])``. 
 path many times from reshuffled (``"permutation"``) or resampled (``"bootstrap"``) trades, and
 :func:`summarize` places the observed value of each metric inside its simulated distribution.
 
-Metrics (computed by :func:`compute_metrics`, vectorised over rows):
+Metrics (computed by :func:`compute_trade_metrics`, vectorised over rows). They are measured on the closed-trade
+path, not on the bar-by-bar equity curve of :mod:`bt_optimize.stats.metrics` (the one ``METRICS`` vocabulary of the
+package): the per-trade Sharpe ratio is named ``trade_sharpe`` so it is never mistaken for the annualised
+``sharpe_ratio`` of bar returns, and the constants here are :data:`TRADE_METRICS` and
+:data:`TRADE_LOWER_IS_BETTER`.
 
-* ``sharpe_ratio``: per-trade Sharpe ratio, ``mean(r) / std(r, ddof=1)`` of the trade returns, with no
+* ``trade_sharpe``: per-trade Sharpe ratio, ``mean(r) / std(r, ddof=1)`` of the trade returns, with no
   risk-free rate and no annualisation (trades have no fixed length, so there is no honest annualising
   factor). Undefined (NaN) when the returns have zero spread.
 * ``total_return``: ``prod(1 + r) - 1``.
@@ -24,7 +28,7 @@ Example:
     >>> rng = np.random.default_rng(42)
     >>> returns = np.array([0.02, -0.01, 0.03, -0.02, 0.01, 0.015, -0.005, 0.02, -0.01, 0.005])
     >>> sims = simulate(returns, n_simulations=1000, method="permutation", rng=rng)
-    >>> observed = compute_metrics(returns)
+    >>> observed = compute_trade_metrics(returns)
     >>> summary = summarize(observed["max_drawdown"], sims["max_drawdown"], 0.95, lower_is_better=True)
     >>> round(float(observed["total_return"]), 4), round(float(observed["win_rate"]), 2)
     (0.0551, 0.6)
@@ -40,20 +44,20 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "LOWER_IS_BETTER",
     "METHODS",
-    "METRICS",
-    "compute_metrics",
+    "TRADE_LOWER_IS_BETTER",
+    "TRADE_METRICS",
+    "compute_trade_metrics",
     "histogram",
     "simulate",
     "summarize",
     "verdict",
 ]
 
-METRICS: tuple[str, ...] = ("sharpe_ratio", "total_return", "max_drawdown", "win_rate", "profit_factor")
+TRADE_METRICS: tuple[str, ...] = ("trade_sharpe", "total_return", "max_drawdown", "win_rate", "profit_factor")
 """The metrics computed for every simulated path, in output order."""
 
-LOWER_IS_BETTER: frozenset[str] = frozenset({"max_drawdown"})
+TRADE_LOWER_IS_BETTER: frozenset[str] = frozenset({"max_drawdown"})
 """Metrics for which a smaller value is the better one."""
 
 METHODS: tuple[str, ...] = ("permutation", "bootstrap")
@@ -81,8 +85,8 @@ def _as_returns(trade_returns: Any) -> np.ndarray:
     return returns
 
 
-def compute_metrics(returns: np.ndarray) -> dict[str, np.ndarray]:
-    """Compute every metric of :data:`METRICS` for one or many sequences of trade returns.
+def compute_trade_metrics(returns: np.ndarray) -> dict[str, np.ndarray]:
+    """Compute every metric of :data:`TRADE_METRICS` for one or many sequences of trade returns.
 
     Args:
         returns: Trade returns as fractions (``0.01`` is +1 %), shape ``(n_trades,)`` for one path or
@@ -121,7 +125,7 @@ def compute_metrics(returns: np.ndarray) -> dict[str, np.ndarray]:
         profit_factor = np.where(losses > 0.0, gains / losses, np.where(gains > 0.0, np.inf, np.nan))
 
     out = {
-        "sharpe_ratio": sharpe,
+        "trade_sharpe": sharpe,
         "total_return": total_return,
         "max_drawdown": np.maximum(drawdown, 0.0),
         "win_rate": np.count_nonzero(r2 > 0.0, axis=1) / n_trades,
@@ -153,7 +157,7 @@ def simulate(
         rng: The random generator, e.g. ``np.random.default_rng(seed)``.
 
     Returns:
-        ``{metric: array of shape (n_simulations,)}`` for every metric of :data:`METRICS`.
+        ``{metric: array of shape (n_simulations,)}`` for every metric of :data:`TRADE_METRICS`.
 
     Raises:
         ValueError: If the returns are empty, not 1-D or not finite, ``n_simulations`` is below 1, or
@@ -173,14 +177,14 @@ def simulate(
     n_trades = returns.size
     n_simulations = int(n_simulations)
     rows_per_chunk = max(1, _CHUNK_CELLS // n_trades)
-    results: dict[str, list[np.ndarray]] = {name: [] for name in METRICS}
+    results: dict[str, list[np.ndarray]] = {name: [] for name in TRADE_METRICS}
     for start in range(0, n_simulations, rows_per_chunk):
         rows = min(rows_per_chunk, n_simulations - start)
         if method == "permutation":
             paths = rng.permuted(np.broadcast_to(returns, (rows, n_trades)), axis=1)
         else:
             paths = returns[rng.integers(0, n_trades, size=(rows, n_trades))]
-        for name, values in compute_metrics(paths).items():
+        for name, values in compute_trade_metrics(paths).items():
             results[name].append(values)
     return {name: np.concatenate(chunks) for name, chunks in results.items()}
 

@@ -13,7 +13,7 @@ import pytest
 from bt_optimize import datasets
 from bt_optimize.analyzers.montecarlo import MonteCarlo
 from bt_optimize.plotting import plot_distribution
-from bt_optimize.stats.montecarlo import METRICS
+from bt_optimize.stats.montecarlo import TRADE_METRICS
 from sample_strategies import SmaCross
 
 FROM, TO = "2003-01-01", "2004-12-31"  # two years: 17 closed trades with SmaCross(5, 20)
@@ -98,8 +98,8 @@ def test_analysis_layout_and_json_safety(perm: dict[str, Any], boot: dict[str, A
         assert analysis["n_trades"] == 17
         assert analysis["min_trades"] == 10
         assert analysis["start_value"] == START_CASH
-        assert analysis["metrics"] == list(METRICS)
-        for name in METRICS:
+        assert analysis["metrics"] == list(TRADE_METRICS)
+        for name in TRADE_METRICS:
             entry = analysis[name]
             assert set(entry) == METRIC_KEYS, name
             assert entry["lower_is_better"] is (name == "max_drawdown")
@@ -128,7 +128,7 @@ def test_trade_returns_use_pnlcomm_over_the_value_at_open(strat: bt.Strategy, pe
 
 
 def test_permutation_cannot_change_order_free_metrics(perm: dict[str, Any]) -> None:
-    for name in ("total_return", "win_rate", "profit_factor", "sharpe_ratio"):
+    for name in ("total_return", "win_rate", "profit_factor", "trade_sharpe"):
         entry = perm[name]
         assert entry["std"] < 1e-12, name
         assert entry["ci"][0] == pytest.approx(entry["observed"], rel=1e-12)
@@ -149,7 +149,7 @@ def test_permutation_moves_the_drawdown(perm: dict[str, Any]) -> None:
 
 
 def test_bootstrap_moves_every_metric(perm: dict[str, Any], boot: dict[str, Any]) -> None:
-    for name in METRICS:
+    for name in TRADE_METRICS:
         assert boot[name]["std"] > 1e-4, name
         assert boot[name]["observed"] == pytest.approx(perm[name]["observed"]), name  # same trades
     ci = boot["total_return"]["ci"]
@@ -245,7 +245,7 @@ def test_plot_distribution_writes_a_png(tmp_path: Any, perm: dict[str, Any], boo
 
     # A stored analysis (a JSON round trip) plots as well, also for a metric permutation cannot move.
     stored = json.loads(json.dumps(boot))
-    for name in ("sharpe_ratio",):
+    for name in ("trade_sharpe",):
         out = tmp_path / f"boot_{name}.png"
         plot_distribution(stored, name, path=str(out))
         assert out.stat().st_size > 1000
@@ -259,8 +259,8 @@ def test_plot_distribution_writes_a_png(tmp_path: Any, perm: dict[str, Any], boo
 
 
 def test_plot_distribution_rejects_bad_input(perm: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="available metrics: sharpe_ratio, total_return, max_drawdown"):
+    with pytest.raises(ValueError, match="available metrics: trade_sharpe, total_return, max_drawdown"):
         plot_distribution(perm, "sharpe")
     insufficient = {"status": "insufficient_trades", "n_trades": 3, "min_trades": 10, "message": "Only 3."}
     with pytest.raises(ValueError, match="insufficient_trades"):
-        plot_distribution(insufficient, "sharpe_ratio")
+        plot_distribution(insufficient, "trade_sharpe")

@@ -24,50 +24,50 @@ RETURNS = np.array([
 
 def test_metrics_of_a_hand_computed_sequence() -> None:
     # equity 1.1 -> 0.55 -> 0.66: the peak is 1.1, the trough 0.55.
-    m = mc.compute_metrics(np.array([0.1, -0.5, 0.2]))
+    m = mc.compute_trade_metrics(np.array([0.1, -0.5, 0.2]))
     assert float(m["total_return"]) == pytest.approx(-0.34)
     assert float(m["max_drawdown"]) == pytest.approx(0.5)
     assert float(m["win_rate"]) == pytest.approx(2 / 3)
     assert float(m["profit_factor"]) == pytest.approx(0.3 / 0.5)
     r = np.array([0.1, -0.5, 0.2])
-    assert float(m["sharpe_ratio"]) == pytest.approx(r.mean() / r.std(ddof=1))
+    assert float(m["trade_sharpe"]) == pytest.approx(r.mean() / r.std(ddof=1))
 
 
 def test_drawdown_counts_the_starting_capital_as_a_peak() -> None:
-    m = mc.compute_metrics(np.array([-0.1, 0.05]))
+    m = mc.compute_trade_metrics(np.array([-0.1, 0.05]))
     assert float(m["max_drawdown"]) == pytest.approx(0.1)
 
 
 def test_all_winning_trades_have_zero_drawdown_and_infinite_profit_factor() -> None:
-    m = mc.compute_metrics(np.array([0.01, 0.02, 0.03]))
+    m = mc.compute_trade_metrics(np.array([0.01, 0.02, 0.03]))
     assert float(m["max_drawdown"]) == 0.0
     assert math.isinf(float(m["profit_factor"]))
     assert float(m["win_rate"]) == 1.0
 
 
 def test_undefined_metrics_are_nan() -> None:
-    flat = mc.compute_metrics(np.zeros(5))
+    flat = mc.compute_trade_metrics(np.zeros(5))
     assert math.isnan(float(flat["profit_factor"]))  # neither gains nor losses
-    assert math.isnan(float(flat["sharpe_ratio"]))  # no spread
-    same = mc.compute_metrics(np.full(7, 0.01))
-    assert math.isnan(float(same["sharpe_ratio"]))  # the spread is rounding noise only
+    assert math.isnan(float(flat["trade_sharpe"]))  # no spread
+    same = mc.compute_trade_metrics(np.full(7, 0.01))
+    assert math.isnan(float(same["trade_sharpe"]))  # the spread is rounding noise only
     assert float(same["win_rate"]) == 1.0
 
 
 def test_rows_are_computed_independently() -> None:
     rows = np.stack([RETURNS, RETURNS[::-1], np.sort(RETURNS)])
-    batch = mc.compute_metrics(rows)
+    batch = mc.compute_trade_metrics(rows)
     for i, row in enumerate(rows):
-        single = mc.compute_metrics(row)
-        for name in mc.METRICS:
+        single = mc.compute_trade_metrics(row)
+        for name in mc.TRADE_METRICS:
             assert batch[name][i] == pytest.approx(float(single[name]), rel=1e-12)
 
 
 def test_compute_metrics_rejects_bad_shapes() -> None:
     with pytest.raises(ValueError, match="shape"):
-        mc.compute_metrics(np.zeros((2, 2, 2)))
+        mc.compute_trade_metrics(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="shape"):
-        mc.compute_metrics(np.zeros(0))
+        mc.compute_trade_metrics(np.zeros(0))
 
 
 # --- simulate ----------------------------------------------------------------------------------------
@@ -75,10 +75,10 @@ def test_compute_metrics_rejects_bad_shapes() -> None:
 
 def test_permutation_keeps_order_free_metrics_and_moves_drawdown() -> None:
     sims = mc.simulate(RETURNS, 500, "permutation", np.random.default_rng(1))
-    observed = mc.compute_metrics(RETURNS)
-    assert set(sims) == set(mc.METRICS)
+    observed = mc.compute_trade_metrics(RETURNS)
+    assert set(sims) == set(mc.TRADE_METRICS)
     assert all(values.shape == (500,) for values in sims.values())
-    for name in ("total_return", "sharpe_ratio", "profit_factor"):
+    for name in ("total_return", "trade_sharpe", "profit_factor"):
         np.testing.assert_allclose(sims[name], float(observed[name]), rtol=1e-12)
     assert np.all(sims["win_rate"] == float(observed["win_rate"]))
     assert np.std(sims["max_drawdown"]) > 0.005
@@ -86,7 +86,7 @@ def test_permutation_keeps_order_free_metrics_and_moves_drawdown() -> None:
 
 def test_bootstrap_moves_every_metric() -> None:
     sims = mc.simulate(RETURNS, 500, "bootstrap", np.random.default_rng(1))
-    for name in mc.METRICS:
+    for name in mc.TRADE_METRICS:
         assert np.std(sims[name][np.isfinite(sims[name])]) > 1e-4, name
 
 
@@ -95,7 +95,7 @@ def test_simulate_is_reproducible_by_seed() -> None:
         a = mc.simulate(RETURNS, 300, method, np.random.default_rng(7))
         b = mc.simulate(RETURNS, 300, method, np.random.default_rng(7))
         c = mc.simulate(RETURNS, 300, method, np.random.default_rng(8))
-        for name in mc.METRICS:
+        for name in mc.TRADE_METRICS:
             np.testing.assert_array_equal(a[name], b[name])
         assert not np.array_equal(a["max_drawdown"], c["max_drawdown"])
 
@@ -105,7 +105,7 @@ def test_chunking_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(mc, "_CHUNK_CELLS", 7 * RETURNS.size)  # 7 rows per chunk, a ragged last chunk
     for method in mc.METHODS:
         chunked = mc.simulate(RETURNS, 250, method, np.random.default_rng(3))
-        for name in mc.METRICS:
+        for name in mc.TRADE_METRICS:
             np.testing.assert_array_equal(chunked[name], whole[method][name])
 
 
@@ -144,7 +144,7 @@ def test_p_value_is_direction_aware_with_the_plus_one_correction() -> None:
 
 def test_all_positive_trades_give_drawdown_zero_and_p_value_one() -> None:
     returns = np.array([0.01, 0.03, 0.002, 0.015, 0.007, 0.02, 0.011, 0.004, 0.009, 0.012])
-    observed = float(mc.compute_metrics(returns)["max_drawdown"])
+    observed = float(mc.compute_trade_metrics(returns)["max_drawdown"])
     assert observed == 0.0
     for method in mc.METHODS:
         sims = mc.simulate(returns, 999, method, np.random.default_rng(5))["max_drawdown"]
@@ -171,7 +171,7 @@ def test_an_unusually_low_drawdown_is_significant_and_robust() -> None:
 
 def test_front_loaded_losses_give_a_worse_than_typical_drawdown() -> None:
     returns = np.sort(RETURNS)  # every loss first: the deepest drawdown any order can give
-    observed = float(mc.compute_metrics(returns)["max_drawdown"])
+    observed = float(mc.compute_trade_metrics(returns)["max_drawdown"])
     sims = mc.simulate(returns, 999, "permutation", np.random.default_rng(2))["max_drawdown"]
     s = mc.summarize(observed, sims, 0.95, lower_is_better=True)
     assert s["percentile"] > 99.0
@@ -214,9 +214,9 @@ def test_nan_and_inf_are_handled_and_the_result_is_json_safe() -> None:
 
 def test_summarize_returns_plain_python_types() -> None:
     sims = mc.simulate(RETURNS, 200, "bootstrap", np.random.default_rng(0))
-    observed = mc.compute_metrics(RETURNS)
-    for name in mc.METRICS:
-        s = mc.summarize(observed[name], sims[name], 0.95, name in mc.LOWER_IS_BETTER)
+    observed = mc.compute_trade_metrics(RETURNS)
+    for name in mc.TRADE_METRICS:
+        s = mc.summarize(observed[name], sims[name], 0.95, name in mc.TRADE_LOWER_IS_BETTER)
         for key in ("observed", "mean", "std", "p_value", "percentile"):
             assert type(s[key]) is float, (name, key)
         assert type(s["significant"]) is bool and type(s["robust"]) is bool
@@ -253,7 +253,7 @@ def test_histogram_of_a_constant_is_one_bin() -> None:
 
 def test_verdict_explains_what_permutation_cannot_test() -> None:
     sims = mc.simulate(RETURNS, 200, "permutation", np.random.default_rng(0))
-    observed = mc.compute_metrics(RETURNS)
+    observed = mc.compute_trade_metrics(RETURNS)
     s = mc.summarize(observed["total_return"], sims["total_return"], 0.95, lower_is_better=False)
     assert "bootstrap" in mc.verdict("total_return", s, "permutation", 0.95)
     d = mc.summarize(observed["max_drawdown"], sims["max_drawdown"], 0.95, lower_is_better=True)
@@ -264,6 +264,6 @@ def test_verdict_explains_what_permutation_cannot_test() -> None:
 def test_verdict_of_a_metric_that_is_infinite_everywhere() -> None:
     returns = np.array([0.01, 0.02, 0.03])  # no losing trade: the profit factor is inf in every order
     sims = mc.simulate(returns, 100, "permutation", np.random.default_rng(0))["profit_factor"]
-    s = mc.summarize(float(mc.compute_metrics(returns)["profit_factor"]), sims, 0.95, lower_is_better=False)
+    s = mc.summarize(float(mc.compute_trade_metrics(returns)["profit_factor"]), sims, 0.95, lower_is_better=False)
     assert s["p_value"] == 1.0 and s["observed"] is None and s["ci"] == [None, None]
     assert "cannot judge" in mc.verdict("profit_factor", s, "permutation", 0.95)

@@ -4,7 +4,6 @@ building candidate sets and choosing a batch by the acquisition (a mixin over th
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,7 +75,6 @@ class SurrogateRounds:
         return self._gp
 
     def _model_batch(self, n: int) -> list[dict[str, Any]]:
-        t0 = time.perf_counter()
         # positions k (counted over all points told or proposed) with floor((k + 1) * share) > floor(k * share)
         # get a random point: an even spread of ``random_share`` of the proposals
         base, share = len(self._X) + len(self._pending), self.random_share
@@ -84,7 +82,6 @@ class SurrogateRounds:
         with one_blas_thread():
             out = self._model_batch_serial(n - n_rand) if n - n_rand else []
         out += self._random_batch(n - len(out), np.random.default_rng([self._base, 4, base]))
-        self.last_ask_s = time.perf_counter() - t0
         return out
 
     def _random_batch(self, n: int, rng: np.random.Generator | None = None) -> list[dict[str, Any]]:

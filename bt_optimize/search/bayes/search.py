@@ -46,9 +46,10 @@ def fold_noise(folds: Sequence[float] | None) -> float | None:
 class BayesSearch(SurrogateRounds, Search):
     """Gaussian-process Bayesian optimisation behind ask/tell.
 
-    The first ``n_initial_points`` proposals are ``initial_points`` (in the order given) followed by seeded random
-    points; later ones maximise the acquisition of a GP fitted to every told value. ``ask(n)`` returns a batch of
-    ``n`` distinct new points at the cost of one posterior factorisation (see the module docstring).
+    The first ``n_initial_points`` proposals are ``initial_points`` (in the order given) followed by the points of a
+    seeded Latin hypercube (random points once it is used up or already seen); later ones maximise the acquisition
+    of a GP fitted to every told value. ``ask(n)`` returns a batch of ``n`` distinct new points at the cost of one
+    posterior factorisation (see the module docstring).
 
     Acquisition ``"auto"`` (the default) adapts along :data:`AUTO_LADDER`: it starts with EI (``xi=0.01``) and,
     every ``batch_size`` trials after the initial design, compares the best value of the last ``window`` trials
@@ -166,8 +167,6 @@ class BayesSearch(SurrogateRounds, Search):
         self._hedge_prev: np.ndarray | None = None
         self._gp: GP | None = None
         self._gp_n = 0
-        #: Seconds spent fitting and proposing in the last ``ask`` (for benchmarks).
-        self.last_ask_s = 0.0
         self._design: list[dict[str, Any]] | None = None
         self._queue = self._initial(initial_points, initial_values)
 

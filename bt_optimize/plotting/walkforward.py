@@ -1,12 +1,14 @@
 """The walk-forward figure: windows timeline, IS vs OOS objective per window, stitched OOS equity vs buy-and-hold.
 
-Kept apart from the core like :mod:`bt_optimize.plotting`: nothing in the core imports it, and matplotlib is
+Like the rest of :mod:`bt_optimize.plotting`, nothing in the core imports it at module level, and matplotlib is
 imported only when a figure is drawn. It works from plain data (the ``windows`` DataFrame and two Series).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from ._common import finish, require_matplotlib
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
@@ -52,12 +54,10 @@ def plot_walk_forward(windows: Any, oos_equity: Any, buy_and_hold: Any = None, o
     if missing or df.empty:
         raise ValueError(f"nothing to plot: pass WalkForward.windows (missing columns {missing or 'none'}, "
                          f"{len(df)} rows)")
-    try:
-        import matplotlib.dates as mdates
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
-        raise ImportError("Plotting needs matplotlib: pip install matplotlib") from exc
+    require_matplotlib()
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9.0, 9.0), layout="constrained")
     FigureCanvasAgg(fig)  # non-interactive: saving never opens a window or needs a display
@@ -106,6 +106,4 @@ def plot_walk_forward(windows: Any, oos_equity: Any, buy_and_hold: Any = None, o
     bottom.set_ylabel("account value")
     bottom.set_title("stitched out-of-sample equity")
     bottom.legend(loc="best", fontsize="small")
-    if path is not None:
-        fig.savefig(path, dpi=100)
-    return fig
+    return finish(fig, path)
