@@ -60,3 +60,16 @@ def test_objectives_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns = run_page("objectives.md", 6)
     assert ns["study"].n_trials >= 1
+
+
+def test_report_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = run_page("report.md", 3)
+    html = (tmp_path / "report.html").read_text()
+    assert "Best result" in html and ns["study"].best_params["fast"] >= 3
+    import html as html_lib
+
+    wf_page = (tmp_path / "wf.html").read_text()
+    assert html_lib.escape(ns["wf"].summary["verdict"]) in wf_page and 'id="windows-table"' in wf_page
+    assert wf_page.count("<td class=\"dates\">") == 2 * len(ns["wf"].windows)
+    assert ns["html"].startswith("<!DOCTYPE html>") and ns["markdown"].startswith("# Parameter sensitivity")

@@ -280,11 +280,28 @@ def trials_section(facts: StudyFacts, study: Any = None, top: int = TOP_N) -> di
 
 # ---------------------------------------------------------------------------------------------------- robustness
 def _is_montecarlo(a: Any) -> bool:
-    return isinstance(a, dict) and a.get("method") in ("permutation", "bootstrap") and "n_simulations" in a
+    return isinstance(a, dict) and ((a.get("method") in ("permutation", "bootstrap") and "n_simulations" in a)
+                                    or (a.get("status") == "insufficient_trades" and "min_trades" in a))
 
 
 def _is_noise(a: Any) -> bool:
     return isinstance(a, dict) and "std_pct" in a and "model" in a
+
+
+def analyzer_kinds(template: Any) -> dict[str, str]:
+    """``{analyzer name: "montecarlo" | "noise"}`` for the robustness analyzers of a study's Cerebro template."""
+    from ..analyzers import MonteCarlo, NoiseInfusion
+    from ..objective import analyzer_names
+
+    tpl = pickle.loads(template) if isinstance(template, bytes) else template
+    entries = list(getattr(tpl, "analyzers", []))
+    kinds = {}
+    for name, (cls, _, _) in zip(analyzer_names(entries), entries):
+        if isinstance(cls, type) and issubclass(cls, MonteCarlo):
+            kinds[name] = "montecarlo"
+        elif isinstance(cls, type) and issubclass(cls, NoiseInfusion):
+            kinds[name] = "noise"
+    return kinds
 
 
 def _montecarlo_item(name: str, a: dict[str, Any]) -> dict[str, Any]:
@@ -313,17 +330,22 @@ def _noise_item(name: str, a: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def robustness_items(analyses: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Find the Monte Carlo and noise-infusion outputs among analyzer outputs (by their shape) and tabulate them.
+def robustness_items(analyses: dict[str, Any], kinds: dict[str, str] | None = None
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """Find the Monte Carlo and noise-infusion outputs among analyzer outputs and tabulate them.
 
     Args:
         analyses: ``{analyzer name: get_analysis()}``, e.g. ``study.analysis(study.best_trial.number)``.
+        kinds: Known kinds by analyzer name (:func:`analyzer_kinds`); other outputs are recognised by their shape.
     """
+    kinds = kinds or {}
     out: dict[str, list[dict[str, Any]]] = {"montecarlo": [], "noise": []}
     for name, a in analyses.items():
-        if _is_montecarlo(a):
+        if not isinstance(a, dict):
+            continue
+        if kinds.get(name) == "montecarlo" or (name not in kinds and _is_montecarlo(a)):
             out["montecarlo"].append(_montecarlo_item(name, a))
-        elif _is_noise(a):
+        elif kinds.get(name) == "noise" or (name not in kinds and _is_noise(a)):
             out["noise"].append(_noise_item(name, a))
     return out
 

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from .data import (
     StudyFacts,
+    analyzer_kinds,
     best_run,
     broker_info,
     facts_from_storage,
@@ -129,10 +130,11 @@ def _sensitivity_block(sens: Any) -> dict[str, Any]:
     return item
 
 
-def _robustness(analyses: dict[str, Any], sensitivity: Any, overfit_source: Any) -> dict[str, Any]:
+def _robustness(analyses: dict[str, Any], sensitivity: Any, overfit_source: Any,
+                kinds: dict[str, str] | None = None) -> dict[str, Any]:
     from ..plotting import plot_distribution
 
-    rob: dict[str, Any] = robustness_items(analyses)
+    rob: dict[str, Any] = robustness_items(analyses, kinds)
     for item in rob["montecarlo"]:
         a = item.pop("analysis")
         testable = [m for m in a.get("metrics") or []
@@ -183,7 +185,8 @@ def _study_context(facts: StudyFacts, study: Any, *, sensitivity: Any, analyses:
                    options: dict[str, Any] | None, run_best: bool, title: str | None,
                    setup: dict[str, Any] | None = None) -> dict[str, Any]:
     trials = trials_section(facts, study)
-    rob = _robustness({**facts.best_analysis, **(analyses or {})}, sensitivity, study)
+    kinds = analyzer_kinds(study.payload.template) if study is not None else None
+    rob = _robustness({**facts.best_analysis, **(analyses or {})}, sensitivity, study, kinds)
     best = _best_section(facts, study, run_best)
     return {"title": title or f"Study {facts.name}", "facts": facts,
             "setup": setup or study_setup(facts, study, options), "best": best, "trials": trials,
