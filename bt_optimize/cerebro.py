@@ -82,12 +82,14 @@ class Cerebro(bt.Cerebro):
                maximize: bool | None, constraint: Constraint | None, storage: str | Path | Storage | None,
                min_trades: int | None = None, limits: dict[str, Any] | None = None,
                study_name: str | None, progress: bool | None, window: Window | None, keep_series: bool,
-               executor: str | Executor | None) -> tuple[Study, Executor]:
+               executor: str | Executor | None, keep_returns: bool = True) -> tuple[Study, Executor]:
         strategy, space = self._resolve(strategy, dims)
         obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
         obj.validate(analyzer_names(self.analyzers))
         if constraint is not None and not callable(constraint):
             raise SpaceError(f"constraint={constraint!r}: pass a function taking the params dict and returning a bool")
+        if not isinstance(keep_returns, bool):
+            raise SpaceError(f"keep_returns={keep_returns!r}: give True (keep each trial's returns) or False")
         if window is not None and not isinstance(window, Window):
             raise SpaceError(f"window={window!r}: pass a bto.Window(start, end, warmup)")
         feeds = snapshot_feeds(self)
@@ -104,7 +106,8 @@ class Cerebro(bt.Cerebro):
         store = get_storage(storage)
         name = study_name or f"{strategy.__name__}-{method}"
         study = Study(name=name, space=space, objective=obj, strategy=strategy, payload=payload, storage=store,
-                      method=method, constraint=constraint, window=window, progress=progress, keep_series=keep_series)
+                      method=method, constraint=constraint, window=window, progress=progress, keep_series=keep_series,
+                      keep_returns=keep_returns)
         ex.start(payload)  # pickles the payload: fails here, before any backtest, if something cannot be sent
         return study, ex
 
@@ -122,7 +125,7 @@ class Cerebro(bt.Cerebro):
                       min_trades: int | None = None, limits: dict[str, Any] | None = None,
                       storage: str | Path | Storage | None = None, study_name: str | None = None,
                       progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
-                      executor: str | Executor | None = None, **params: Any) -> Study:
+                      keep_returns: bool = True, executor: str | Executor | None = None, **params: Any) -> Study:
         """Backtest every point of a grid, in parallel, and return the :class:`Study`.
 
         Args:
@@ -145,6 +148,8 @@ class Cerebro(bt.Cerebro):
             progress: Show a progress bar (default: when stderr is a terminal).
             window: Optional :class:`~bt_optimize.Window` of the data to measure on.
             keep_series: Keep each trial's equity curve and trades in its metrics.
+            keep_returns: Keep each trial's per-bar returns (float32, compressed; a few kB a trial) for
+                :meth:`Study.overfitting`; ``False`` saves that space.
             executor: ``"serial"``, ``"process"`` or an Executor (default by ``maxcpus``).
             **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands (``range``, list, tuple).
 
@@ -159,14 +164,16 @@ class Cerebro(bt.Cerebro):
         return self._optimize(lambda s: GridSearch(s), strategy, params, None, "grid", objective=objective,
                               maximize=maximize, constraint=constraint, min_trades=min_trades, limits=limits,
                               storage=storage, study_name=study_name,
-                              progress=progress, window=window, keep_series=keep_series, executor=executor)
+                              progress=progress, window=window, keep_series=keep_series, executor=executor,
+                              keep_returns=keep_returns)
 
     def optimize_random(self, strategy: type | None = None, *, n_trials: int = 100, seed: int | None = None,
                         objective: Any = "sharpe_ratio", maximize: bool | None = None,
                         constraint: Constraint | None = None, min_trades: int | None = None,
                         limits: dict[str, Any] | None = None, storage: str | Path | Storage | None = None,
                         study_name: str | None = None, progress: bool | None = None, window: Window | None = None,
-                        keep_series: bool = False, executor: str | Executor | None = None, **params: Any) -> Study:
+                        keep_series: bool = False, keep_returns: bool = True, executor: str | Executor | None = None,
+                        **params: Any) -> Study:
         """Backtest ``n_trials`` random points (uniform or log-uniform per dimension) and return the Study.
 
         Discrete spaces are never sampled twice at the same point; a finite space stops when exhausted.
@@ -182,7 +189,7 @@ class Cerebro(bt.Cerebro):
         return self._optimize(lambda s: RandomSearch(s, seed), strategy, params, n_trials, "random",
                               objective=objective, maximize=maximize, constraint=constraint, min_trades=min_trades,
                               limits=limits, storage=storage, study_name=study_name, progress=progress,
-                              window=window, keep_series=keep_series, executor=executor)
+                              window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
 
     def optimize_genetic(self, strategy: type | None = None, *, population_size: int = 30, generations: int = 40,
                          n_trials: int | None = None, selection: str = "tournament", tournament_size: int = 3,
@@ -193,7 +200,8 @@ class Cerebro(bt.Cerebro):
                          constraint: Constraint | None = None, min_trades: int | None = None,
                          limits: dict[str, Any] | None = None, storage: str | Path | Storage | None = None,
                          study_name: str | None = None, progress: bool | None = None, window: Window | None = None,
-                         keep_series: bool = False, executor: str | Executor | None = None, **params: Any) -> Study:
+                         keep_series: bool = False, keep_returns: bool = True, executor: str | Executor | None = None,
+                        **params: Any) -> Study:
         """Evolve the parameters with a genetic algorithm (DEAP underneath) and return the Study.
 
         Each generation of ``population_size`` individuals is one parallel round of backtests. Individuals
@@ -222,7 +230,7 @@ class Cerebro(bt.Cerebro):
             diversity_threshold: Warn once when the population's diversity (0 to 1) falls below this.
             seed: Seed; needed for exact reproduction and exact resume.
             objective, maximize, constraint, min_trades, limits, storage, study_name, progress, window,
-                keep_series, executor, **params: As in :meth:`optimize_grid` (``study_name`` defaults to
+                keep_series, keep_returns, executor, **params: As in :meth:`optimize_grid` (``study_name`` defaults to
                 ``"<Strategy>-genetic"``).
 
         Returns:
@@ -254,7 +262,7 @@ class Cerebro(bt.Cerebro):
         study, ex = self._study(strategy, params, method="genetic", objective=objective, maximize=maximize,
                                 constraint=constraint, min_trades=min_trades, limits=limits, storage=storage,
                                 study_name=study_name, progress=progress,
-                                window=window, keep_series=keep_series, executor=executor)
+                                window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
         try:
             search = GeneticSearch(study.space, seed, maximize=study.objective.maximize, **options)
             return study.optimize(search, ex, n_trials=n_trials, batch_size=population_size,
@@ -274,7 +282,7 @@ class Cerebro(bt.Cerebro):
                        min_trades: int | None = None, limits: dict[str, Any] | None = None,
                        storage: str | Path | Storage | None = None, study_name: str | None = None,
                        progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
-                       executor: str | Executor | None = None, **params: Any) -> Study:
+                       keep_returns: bool = True, executor: str | Executor | None = None, **params: Any) -> Study:
         """Bayesian optimisation with a Gaussian-process surrogate, in parallel rounds of ``batch_size``.
 
         The first ``n_initial_points`` trials are ``initial_points`` then seeded random points; each later round
@@ -324,7 +332,7 @@ class Cerebro(bt.Cerebro):
                 trial's observation noise in the surrogate. ``study.run_best()`` is one run over the whole window,
                 so its value is not the fold mean.
             objective, maximize, constraint, min_trades, limits, storage, study_name, progress, window,
-                keep_series, executor: As in :meth:`optimize_grid`.
+                keep_series, keep_returns, executor: As in :meth:`optimize_grid`.
             **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands.
 
         Returns:
@@ -373,7 +381,7 @@ class Cerebro(bt.Cerebro):
             raise SpaceError(str(exc)) from None
         study, ex = self._study(strategy, params, method="bayes", objective=obj, maximize=None,
                                 constraint=constraint, storage=storage, study_name=study_name, progress=progress,
-                                window=window, keep_series=keep_series, executor=executor)
+                                window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
         try:
             staged = dict(window=study.window, n_bars=len(study.payload.feeds[0]), space=study.space,
                           stored=study.get_trials(), maximize=obj.maximize, cv=cv)

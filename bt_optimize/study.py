@@ -15,8 +15,9 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .engine.executors import Executor
@@ -27,8 +28,12 @@ from .objectives.limits import apply_limits, limits_message
 from .search.base import Search
 from .space import Space, params_key
 from .stats.metrics import METRICS
+from .stats.returns import unpack_returns
 from .storage.base import Storage
 from .trial import Trial, TrialState, Window
+
+if TYPE_CHECKING:
+    from .robustness.overfitting import OverfittingReport
 
 __all__ = ["Study", "MAX_INFEASIBLE_IN_A_ROW", "trials_frame"]
 
@@ -81,7 +86,8 @@ class Study:
 
     def __init__(self, *, name: str, space: Space, objective: Objective, strategy: type, payload: Payload,
                  storage: Storage, method: str, constraint: Callable[[dict[str, Any]], bool] | None = None,
-                 window: Window | None = None, progress: bool | None = None, keep_series: bool = False) -> None:
+                 window: Window | None = None, progress: bool | None = None, keep_series: bool = False,
+                 keep_returns: bool = True) -> None:
         self.name = name
         self.space = space
         self.objective = objective
@@ -93,6 +99,7 @@ class Study:
         self.window = window or Window()
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.keep_series = keep_series
+        self.keep_returns = bool(keep_returns)
         self.stop_reason: str | None = None
         self.search: Search | None = None
         config = {"strategy": f"{strategy.__module__}.{strategy.__qualname__}", "space": space.describe(),
@@ -116,12 +123,12 @@ class Study:
             self._n_ran += 1
         # With a storage that keeps trials on disk, the in-memory record is lean (no metrics, no analysis):
         # memory stays flat however many trials run; full records are read back from storage when asked.
-        light = t if self._keep else replace(t, analysis={}, metrics={})
+        light = t if self._keep else replace(t, analysis={}, metrics={}, returns=None)
         self._records.append(light)
         self._cache[_key(t.params, t.window)] = light
         if t.ok and t.user_attrs.get("fidelity", 1.0) == 1.0 and self.objective.better(
                 t.value, None if self._best is None else self._best.value):
-            self._best = t if self._keep else replace(t, analysis={})
+            self._best = t if self._keep else replace(t, analysis={}, returns=None)
 
     def _record(self, t: Trial) -> Trial:
         self.storage.add_trial(self._study_id, t)
@@ -204,7 +211,8 @@ class Study:
                                 bar.set_postfix_str(self._postfix(), refresh=False)
                             continue
                     infeasible_run[0] = 0
-                    spec = TrialSpec(self._next_number, p, self.window, self.keep_series)
+                    spec = TrialSpec(self._next_number, p, self.window, self.keep_series,
+                                     keep_returns=self.keep_returns)
                     self._next_number += 1
                     pending[spec.number] = (spec, user_attrs(p) if user_attrs else {})
                     pending_keys.add(key)
@@ -273,7 +281,8 @@ class Study:
         return Trial(number=spec.number, state=TrialState(res["state"]), params=dict(spec.params),
                      value=res.get("value"), metrics=res.get("metrics") or {}, analysis=res.get("analysis") or {},
                      error=res.get("error"), duration_s=float(res.get("duration_s") or 0.0),
-                     window=res.get("window") or spec.window, user_attrs={**attrs, **(res.get("user_attrs") or {})})
+                     window=res.get("window") or spec.window, user_attrs={**attrs, **(res.get("user_attrs") or {})},
+                     returns=res.get("returns"))
 
     def _progress_bar(self, n_trials: int | None, search: Search) -> Any:
         if not self.progress:
@@ -363,6 +372,49 @@ class Study:
             raise KeyError(f"study {self.name!r} has no trial {number}; numbers run from 0 to {self._next_number - 1}")
         data = hit.analysis if self._keep else self.storage.load_analysis(self._study_id, number)
         return {**data, "performance": dict(hit.metrics)}
+
+    def trial_returns(self, numbers: list[int] | None = None) -> dict[int, np.ndarray]:
+        """The per-bar returns of the measured window of each trial that kept them (``keep_returns=True``).
+
+        Read back from storage on each call (a SQLite study keeps none in memory).
+
+        Args:
+            numbers: Only these trials (``None``: every trial this study object has seen).
+
+        Returns:
+            ``{trial number: float64 array}``; trials without stored returns are left out.
+        """
+        known = {t.number for t in self._records}
+        wanted = sorted(known if numbers is None else set(numbers) & known)
+        blobs = self.storage.load_returns(self._study_id, wanted)
+        return {n: unpack_returns(b) for n, b in sorted(blobs.items())}
+
+    def overfitting(self, n_blocks: int = 16, metric: str = "sharpe_ratio") -> OverfittingReport:
+        """How likely the best trial is a fluke: deflated Sharpe ratio and probability of backtest overfitting.
+
+        Uses the per-bar returns every trial kept (``keep_returns=True``, the default). See
+        :mod:`bt_optimize.robustness.overfitting` for what each number means and what it assumes (in particular
+        for Bayesian and genetic studies, whose trials are not a random sample of the space).
+
+        Args:
+            n_blocks: Even number of blocks the bars are cut into for the probability of backtest overfitting.
+            metric: ``"sharpe_ratio"``, ``"sortino_ratio"``, ``"mean_return"`` or ``"total_return"``: the
+                performance the cross-validation ranks trials by.
+
+        Returns:
+            An :class:`~bt_optimize.robustness.overfitting.OverfittingReport`; its ``verdict`` is
+            ``"insufficient"`` (never NaN) when too few trials or bars kept returns.
+
+        Raises:
+            ValueError: a bad ``n_blocks`` or ``metric``.
+
+        Example:
+            >>> rep = study.overfitting()  # doctest: +SKIP
+            >>> rep.verdict, rep.dsr, rep.pbo  # doctest: +SKIP
+        """
+        from .robustness.overfitting import study_overfitting
+
+        return study_overfitting(self, n_blocks=n_blocks, metric=metric)
 
     def run_best(self, **params: Any) -> Any:
         """Run the best parameters once more as a normal backtrader run in this process; returns the strategy.

@@ -78,6 +78,9 @@ class Trial:
         cached: Always ``False`` for the trials bt_optimize records: a point the study has already run is served
             from its cache to the search without a new trial. Kept so stored studies and code that read it still
             work.
+        returns: The per-bar returns of the measured window, packed by
+            :func:`bt_optimize.stats.returns.pack_returns` (``None`` when not kept, and in a study's lean
+            in-memory records; :meth:`bt_optimize.Study.trial_returns` reads them back).
     """
 
     number: int
@@ -91,6 +94,7 @@ class Trial:
     window: Window = field(default_factory=Window)
     user_attrs: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+    returns: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

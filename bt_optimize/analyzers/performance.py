@@ -8,6 +8,7 @@ import backtrader as bt
 import numpy as np
 
 from ..stats.metrics import compute_metrics, periods_per_year
+from ..stats.returns import equity_returns
 
 __all__ = ["Performance"]
 
@@ -77,6 +78,10 @@ class Performance(bt.Analyzer):
             ]
         self._raw = metrics
         self._result = res
+
+    def bar_returns(self) -> np.ndarray:
+        """Simple returns of the portfolio value at every recorded bar (the first against the start value)."""
+        return equity_returns(self._values, self._start_value)
 
     def raw_metrics(self) -> dict[str, float]:
         """The metrics as floats, NaN/inf kept (the objective needs to tell them apart from missing)."""

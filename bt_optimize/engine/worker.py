@@ -18,10 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import backtrader as bt
+import numpy as np
 
 from ..analyzers.performance import Performance
 from ..exceptions import PicklingError
 from ..objective import Objective, to_plain
+from ..stats.returns import pack_returns, unpack_returns
 from ..trial import TrialState, Window
 from .data import FeedSnapshot, build_feed, perturb_feeds, slice_feeds
 
@@ -49,6 +51,9 @@ class TrialSpec:
     #: Run with the Cerebro's default observers (``stdstats``) even where the trial does not need them; set by
     #: ``run_best``, whose strategy users plot.
     keep_observers: bool = False
+    #: Return the per-bar returns of the measured window, packed (``res["returns"]``; with folds, the folds'
+    #: returns one after the other).
+    keep_returns: bool = False
 
 
 @dataclass
@@ -259,6 +264,7 @@ class Runtime:
         t0 = time.perf_counter()
         values: list[float] = []
         metrics: list[dict[str, Any]] = []
+        returns: list[np.ndarray] = []
         res: dict[str, Any] = {}
         strat = None
         for i, w in enumerate(spec.folds):
@@ -269,6 +275,8 @@ class Runtime:
                 return res, None
             values.append(float(res["value"]))
             metrics.append(res["metrics"])
+            if res.get("returns") is not None:
+                returns.append(unpack_returns(res.pop("returns")))
         mean: dict[str, Any] = dict(metrics[-1])
         for k in mean:
             xs = [m[k] for m in metrics if isinstance(m.get(k), (int, float)) and math.isfinite(m[k])]
@@ -278,6 +286,8 @@ class Runtime:
                    duration_s=time.perf_counter() - t0)
         if self.payload.objective.limits is not None:  # limits hold on the fold means
             res["limits"] = self.payload.objective.limits.breaches(mean)
+        if spec.keep_returns and len(returns) == len(spec.folds):
+            res["returns"] = pack_returns(np.concatenate(returns))
         return res, strat
 
     def run(self, spec: TrialSpec) -> tuple[dict[str, Any], Any]:
@@ -301,6 +311,8 @@ class Runtime:
                 for name in strat.analyzers.getnames():
                     if name != PERF_NAME:
                         res["analysis"][name] = to_plain(strat.analyzers.getbyname(name).get_analysis())
+                if spec.keep_returns:
+                    res["returns"] = pack_returns(perf.bar_returns())
                 value, extra = self.payload.objective.evaluate_result(strat, raw)
                 res.update(extra)
                 if math.isnan(value) or math.isinf(value):

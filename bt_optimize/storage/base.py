@@ -11,6 +11,8 @@ writer. Contract, which every backend must meet (``tests/storage`` runs one conf
 - ``load_trials`` returns trials in ``number`` order; ``with_analysis=False`` leaves each trial's
   ``analysis`` empty to keep memory flat (``load_analysis`` fetches one).
 - ``set_attr``/``get_attr`` keep small JSON-safe values per study (algorithm state, stop reason).
+- A trial's packed per-bar returns (``Trial.returns``, plain bytes) are stored with it in the same write;
+  ``load_trials`` may leave them out (SQLite does, to keep memory flat) and ``load_returns`` reads them back.
 """
 
 from __future__ import annotations
@@ -76,6 +78,17 @@ class Storage:
             KeyError: no such trial.
         """
         raise NotImplementedError
+
+    def load_returns(self, study_id: int, numbers: list[int] | None = None) -> dict[int, bytes]:
+        """The packed per-bar returns of the study's trials that have them, by trial number.
+
+        Args:
+            study_id: The study.
+            numbers: Only these trials (``None``: all).
+        """
+        wanted = None if numbers is None else set(numbers)
+        return {t.number: t.returns for t in self.load_trials(study_id)
+                if t.returns is not None and (wanted is None or t.number in wanted)}
 
     def set_attr(self, study_id: int, key: str, value: Any) -> None:
         """Store a small JSON-safe value for the study."""

@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import StorageError
+from ..stats.returns import packed_length
 from ..trial import Trial, TrialState, Window
 from .base import Storage, check_config
 
 __all__ = ["SQLiteStorage", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+#: Version 2 added the ``trial_returns`` table; a version-1 file is upgraded in place when opened (the new table
+#: is created empty: its trials simply have no stored returns).
+SCHEMA_VERSION = 2
+_UPGRADABLE = {1}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +48,13 @@ CREATE TABLE IF NOT EXISTS trials (
     user_attrs TEXT NOT NULL,
     cached INTEGER NOT NULL,
     finished TEXT NOT NULL,
+    PRIMARY KEY (study_id, number)
+);
+CREATE TABLE IF NOT EXISTS trial_returns (
+    study_id INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    n_bars INTEGER NOT NULL,
+    data BLOB NOT NULL,
     PRIMARY KEY (study_id, number)
 );
 """
@@ -85,6 +96,8 @@ class SQLiteStorage(Storage):
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) in _UPGRADABLE:  # additive upgrade: the new tables were created above
+                self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
             elif int(row[0]) != SCHEMA_VERSION:
                 raise StorageError(
                     f"{self.path} uses storage schema {row[0]}, this version of bt_optimize reads {SCHEMA_VERSION}")
@@ -125,6 +138,9 @@ class SQLiteStorage(Storage):
                      _dumps(trial.window.to_dict()), _dumps(trial.user_attrs), int(trial.cached),
                      _dt.datetime.now(_dt.timezone.utc).isoformat()),
                 )
+                if trial.returns is not None:
+                    c.execute("INSERT INTO trial_returns VALUES (?, ?, ?, ?)",
+                              (study_id, trial.number, packed_length(trial.returns), sqlite3.Binary(trial.returns)))
         except sqlite3.IntegrityError as exc:
             raise StorageError(f"trial {trial.number} is already stored in {self.path}") from exc
 
@@ -147,6 +163,12 @@ class SQLiteStorage(Storage):
         if row is None:
             raise KeyError(number)
         return json.loads(row[0])
+
+    def load_returns(self, study_id: int, numbers: list[int] | None = None) -> dict[int, bytes]:
+        rows = self.conn.execute("SELECT number, data FROM trial_returns WHERE study_id=? ORDER BY number",
+                                 (study_id,))
+        wanted = None if numbers is None else set(numbers)
+        return {int(n): bytes(d) for n, d in rows if wanted is None or int(n) in wanted}
 
     def set_attr(self, study_id: int, key: str, value: Any) -> None:
         with self._tx() as c:
