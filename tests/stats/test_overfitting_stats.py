@@ -1,0 +1,169 @@
+"""The overfitting statistics against the papers' own numbers, and their properties on constructed returns."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from bt_optimize.stats.overfitting import (
+    deflated_sharpe_ratio,
+    effective_n_trials,
+    expected_max_sharpe,
+    minimum_backtest_length,
+    pbo_cscv,
+    probabilistic_sharpe_ratio,
+    return_moments,
+    sharpe_ratio,
+)
+from bt_optimize.stats.returns import equity_returns, pack_returns, packed_length, unpack_returns
+
+
+# ------------------------------------------------------------------------------------------ paper examples
+def test_dsr_paper_numerical_example():
+    """Bailey & López de Prado (2014), *The Deflated Sharpe Ratio*, the worked numerical example after the
+    definition of DSR: N = 100 trials, variance of the trials' annualised Sharpe ratios 1/2, best annualised Sharpe
+    2.5 over 1,250 daily returns (5 years of 250 days), skewness -3, kurtosis 10. The paper gives the expected
+    maximum Sharpe ratio 0.1132 (per day) and DSR 0.9004."""
+    days = 250
+    sr = 2.5 / math.sqrt(days)
+    var = 0.5 / days
+    assert expected_max_sharpe(100, var) == pytest.approx(0.1132, abs=5e-5)
+    assert deflated_sharpe_ratio(sr, 1250, 100, var, skew=-3.0, kurtosis=10.0) == pytest.approx(0.9004, abs=5e-5)
+
+
+def test_expected_maximum_and_minimum_backtest_length_paper_examples():
+    """Bailey, Borwein, López de Prado & Zhu (2014), *Pseudo-Mathematics and Financial Charlatanism*, Notices of the
+    AMS 61(5), section on the minimum backtest length: the expected maximum of 10 standard normal Sharpe ratios is
+    about 1.57 (their figure 1), and with 5 years of data no more than 45 independent configurations should be
+    tried, since their best reaches an annualised Sharpe ratio of 1 by luck (MinBTL(45, 1) = 5 years)."""
+    assert expected_max_sharpe(10, 1.0) == pytest.approx(1.57, abs=0.01)
+    assert expected_max_sharpe(45, 1.0) / math.sqrt(5) == pytest.approx(1.0, abs=0.001)
+    assert minimum_backtest_length(45, 1.0) == pytest.approx(5.0, abs=0.01)
+    assert minimum_backtest_length(1) == 0.0
+    assert minimum_backtest_length(100) > minimum_backtest_length(45)
+
+
+# ------------------------------------------------------------------------------------------ PSR / DSR properties
+def test_psr_properties():
+    assert probabilistic_sharpe_ratio(0.1, 500, sr_benchmark=0.1) == pytest.approx(0.5)
+    normal = probabilistic_sharpe_ratio(0.05, 500)
+    assert probabilistic_sharpe_ratio(0.05, 500, skew=-2.0, kurtosis=9.0) < normal  # fat left tail: less sure
+    assert probabilistic_sharpe_ratio(0.05, 2000) > normal  # longer record: more sure
+    with pytest.raises(ValueError, match="at least 2"):
+        probabilistic_sharpe_ratio(0.1, 1)
+    with pytest.raises(ValueError, match="non-finite"):
+        probabilistic_sharpe_ratio(math.nan, 100)
+
+
+def test_dsr_falls_with_the_number_of_trials():
+    values = [deflated_sharpe_ratio(0.08, 1000, n, 0.001) for n in (1, 10, 100, 1000)]
+    assert values == sorted(values, reverse=True)
+    assert values[0] == pytest.approx(probabilistic_sharpe_ratio(0.08, 1000))
+
+
+def test_moments_and_sharpe():
+    r = np.random.default_rng(1).normal(0.001, 0.01, 5000)
+    skew, kurt = return_moments(r)
+    assert abs(skew) < 0.15 and kurt == pytest.approx(3.0, abs=0.3)
+    assert return_moments(np.zeros(10)) == (0.0, 3.0)
+    assert sharpe_ratio(np.zeros(10)) == 0.0
+    assert math.isnan(sharpe_ratio([0.01]))
+
+
+# ------------------------------------------------------------------------------------------ PBO properties
+def _dsr_of_best(m: np.ndarray) -> tuple[float, float]:
+    srs = np.array([sharpe_ratio(m[:, j]) for j in range(m.shape[1])])
+    b = int(srs.argmax())
+    skew, kurt = return_moments(m[:, b])
+    n_eff = effective_n_trials(m)
+    dsr = deflated_sharpe_ratio(srs[b], len(m), n_eff, float(srs.var(ddof=1)), skew, kurt)
+    return dsr, probabilistic_sharpe_ratio(srs[b], len(m), skew, kurt)
+
+
+def test_pure_noise_gives_pbo_near_half_and_low_dsr():
+    pbos = []
+    for seed in range(8):
+        m = np.random.default_rng(seed).normal(0.0, 0.01, (600, 40))
+        res = pbo_cscv(m, n_blocks=10)
+        pbos.append(res.pbo)
+        dsr, psr = _dsr_of_best(m)
+        assert dsr < 0.9, f"seed {seed}: noise passed as a finding (DSR {dsr:.3f})"
+        assert psr > dsr  # the undeflated probability is fooled more
+        assert res.degradation_slope < 0.5
+    assert 0.35 <= float(np.mean(pbos)) <= 0.65
+
+
+def test_planted_edge_gives_low_pbo_and_high_dsr():
+    m = np.random.default_rng(3).normal(0.0, 0.01, (1000, 40))
+    m[:, 17] += 0.003  # a real edge: Sharpe about 0.3 a day
+    res = pbo_cscv(m)
+    assert res.pbo < 0.05
+    assert res.prob_oos_loss < 0.05
+    dsr, _ = _dsr_of_best(m)
+    assert dsr > 0.95
+    assert res.n_splits == 12870 and len(res.logits) == 12870
+
+
+def test_pbo_callable_metric_matches_named_metric():
+    m = np.random.default_rng(5).normal(0.0, 0.01, (200, 12))
+    a = pbo_cscv(m, n_blocks=8, metric="mean_return")
+    b = pbo_cscv(m, n_blocks=8, metric=lambda x: x.mean(axis=0))
+    assert a.pbo == b.pbo
+    np.testing.assert_allclose(a.logits, b.logits)
+    np.testing.assert_allclose(a.oos_of_best, b.oos_of_best)
+    for name in ("sharpe_ratio", "sortino_ratio", "total_return"):
+        assert 0.0 <= pbo_cscv(m, n_blocks=8, metric=name).pbo <= 1.0
+
+
+def test_pbo_rejects_bad_input():
+    m = np.zeros((100, 5))
+    with pytest.raises(ValueError, match="even"):
+        pbo_cscv(m, n_blocks=7)
+    with pytest.raises(ValueError, match="fewer blocks"):
+        pbo_cscv(m[:20], n_blocks=16)
+    with pytest.raises(ValueError, match="at least 2 trials"):
+        pbo_cscv(m[:, :1])
+    with pytest.raises(ValueError, match="metric"):
+        pbo_cscv(m, metric="nope")
+    bad = m.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        pbo_cscv(bad)
+
+
+def test_effective_number_of_trials():
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 0.01, (3000, 30))
+    assert effective_n_trials(x) == pytest.approx(30, rel=0.05)
+    assert effective_n_trials(np.repeat(x[:, :1], 10, axis=1)) == 1.0
+    groups = np.column_stack([x[:, 0]] * 5 + [x[:, 1]] * 5)
+    assert effective_n_trials(groups) == pytest.approx(2.0, abs=0.01)
+    # a shared component (every trial long the same stock) does not make distinct trials one
+    common = x + rng.normal(0, 0.03, (3000, 1))
+    assert effective_n_trials(common) > 25
+    with_flat = np.column_stack([x[:, :3], np.zeros((3000, 4))])
+    assert effective_n_trials(with_flat) == pytest.approx(4.0, abs=0.05)
+
+
+# ------------------------------------------------------------------------------------------ packed returns
+def test_returns_pack_round_trip_and_size():
+    r = np.random.default_rng(2).normal(0, 0.01, 5000)
+    blob = pack_returns(r)
+    assert isinstance(blob, bytes) and packed_length(blob) == 5000
+    np.testing.assert_allclose(unpack_returns(blob), r, rtol=1e-6, atol=1e-9)
+    assert len(blob) < 5000 * 4  # smaller than raw float32
+    flat = np.zeros(5000)
+    flat[::50] = 0.01
+    assert len(pack_returns(flat)) < 600  # a strategy out of the market most days packs to little
+    assert len(unpack_returns(pack_returns([]))) == 0
+    with pytest.raises(ValueError, match="packed returns"):
+        unpack_returns(b"not returns")
+    json.dumps({"n": packed_length(blob)})
+
+
+def test_equity_returns():
+    r = equity_returns([101.0, 99.99, 99.99], 100.0)
+    np.testing.assert_allclose(r, [0.01, -0.01, 0.0])

@@ -1,0 +1,135 @@
+"""study.overfitting() on real backtests: returns kept per trial, every search method, the real-data checks."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+
+import backtrader as bt
+import numpy as np
+import pytest
+
+import bt_optimize as bto
+from bt_optimize.robustness.overfitting import OverfittingReport, verdict_for
+from sample_strategies import SmaCross
+
+
+def _cerebro(fromdate: str | None = "2012-01-01", todate: str | None = "2012-12-31", maxcpus: int = 2) -> bto.Cerebro:
+    c = bto.Cerebro(maxcpus=maxcpus)
+    c.adddata(bto.datasets.load("orcl", fromdate=fromdate, todate=todate))
+    c.broker.setcash(100_000)
+    c.addsizer(bt.sizers.PercentSizer, percents=95)
+    return c
+
+
+def _no_nan(d: dict) -> None:
+    json.dumps(d, allow_nan=False)
+    for v in d.values():
+        assert not (isinstance(v, float) and math.isnan(v))
+
+
+def test_returns_kept_in_sqlite_match_a_plain_run_and_memory_stays_lean(tmp_path):
+    db = tmp_path / "runs.db"
+    study = _cerebro().optimize_grid(SmaCross, fast=[5, 10, 20], slow=[30, 60], storage=db, progress=False)
+    assert all(t.returns is None for t in study._records)  # lean records: read back on demand
+    got = study.trial_returns()
+    assert sorted(got) == [t.number for t in study.get_trials((bto.TrialState.COMPLETE,))]
+    # the stored returns are those of the equity curve of a normal run of the same parameters
+    strat = study.run_best()
+    eq = np.array([v for _, v in strat.bto_result["metrics"]["equity"]])
+    start = strat.bto_result["metrics"]["start_value"]
+    expected = np.diff(np.concatenate([[start], eq])) / np.concatenate([[start], eq[:-1]])
+    np.testing.assert_allclose(got[study.best_trial.number], expected, rtol=1e-5, atol=1e-7)
+    with sqlite3.connect(db) as c:
+        n_rows, size = c.execute("SELECT count(*), sum(length(data)) FROM trial_returns").fetchone()
+    assert n_rows == len(got) and size / n_rows < 250 * 4  # under the raw float32 size of a year of bars
+
+
+def test_keep_returns_false_stores_none_and_reports_insufficient(tmp_path):
+    db = tmp_path / "runs.db"
+    study = _cerebro().optimize_grid(SmaCross, fast=[5, 10], slow=[30, 60], storage=db, keep_returns=False,
+                                     progress=False)
+    rep = study.overfitting()
+    assert rep.verdict == "insufficient" and "keep_returns" in rep.summary
+    assert rep.dsr is None and rep.pbo is None
+    _no_nan(rep.to_dict())
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM trial_returns").fetchone()[0] == 0
+    with pytest.raises(bto.SpaceError, match="keep_returns"):
+        _cerebro().optimize_grid(SmaCross, fast=[5], slow=[30], keep_returns="yes")
+
+
+def test_too_few_bars_is_insufficient_never_nan():
+    study = _cerebro().optimize_grid(SmaCross, fast=[5, 10], slow=[30, 60], window=bto.Window(200, 220, warmup=60),
+                                     progress=False)
+    rep = study.overfitting(n_blocks=16)
+    assert rep.verdict == "insufficient" and "bars" in rep.reason
+    _no_nan(rep.to_dict())
+    assert study.overfitting(n_blocks=4).verdict != "insufficient"
+    with pytest.raises(ValueError, match="even"):
+        study.overfitting(n_blocks=5)
+    with pytest.raises(ValueError, match="metric"):
+        study.overfitting(metric="profit")
+
+
+def test_wide_grid_on_a_short_stretch_is_flagged_and_a_robust_region_on_20_years_does_better(tmp_path):
+    """The real-data check of docs/robustness.md: SmaCross over a wide grid on one year of ORCL (2012) against
+    a small region of slow averages over the whole 1995-2014 file."""
+    short = _cerebro().optimize_grid(SmaCross, fast=range(2, 40, 4), slow=range(10, 120, 10), progress=False)
+    rep_short = short.overfitting()
+    assert rep_short.verdict == "likely_overfit"
+    assert rep_short.pbo >= 0.5
+    assert rep_short.n_trials == short.n_ran and 1 < rep_short.n_effective < rep_short.n_trials
+    assert rep_short.degradation_slope < 0
+    long = _cerebro(None, None).optimize_grid(SmaCross, fast=[30, 50], slow=[150, 200, 250], progress=False)
+    rep_long = long.overfitting()
+    assert rep_long.verdict != "likely_overfit"
+    assert rep_long.dsr > rep_short.dsr
+    assert rep_long.pbo < rep_short.pbo
+    assert rep_long.prob_oos_loss < rep_short.prob_oos_loss
+    fig = rep_short.plot(str(tmp_path / "pbo.png"))
+    assert (tmp_path / "pbo.png").stat().st_size > 10_000 and len(fig.axes) == 2
+    d = rep_short.to_dict()
+    _no_nan(d)
+    assert d["verdict"] == "likely_overfit" and "logits" not in d
+    assert len(rep_short.to_dict(with_splits=True)["logits"]) == 12870
+    assert "LIKELY OVERFIT" in rep_short.summary and str(rep_short) == rep_short.summary
+
+
+@pytest.mark.parametrize("method", ["random", "bayes", "genetic"])
+def test_every_search_method_gets_a_report(method):
+    c = _cerebro()
+    space = dict(fast=bto.Int(2, 30), slow=bto.Int(20, 80, step=5))
+    if method == "random":
+        study = c.optimize_random(SmaCross, n_trials=12, seed=1, progress=False, **space)
+    elif method == "bayes":
+        study = c.optimize_bayes(SmaCross, n_trials=10, batch_size=2, seed=1, progress=False, **space)
+    else:
+        study = c.optimize_genetic(SmaCross, population_size=6, generations=2, seed=1, progress=False, **space)
+    rep = study.overfitting(n_blocks=8)
+    assert isinstance(rep, OverfittingReport) and rep.method == method
+    assert rep.verdict in ("credible", "doubtful", "likely_overfit")
+    assert 0 <= rep.dsr <= 1 and 0 <= rep.pbo <= 1
+    assert rep.best_number == study.best_trial.number
+    # adaptive searches deflate for every trial run, not the (smaller) effective count
+    assert rep.n_for_dsr == (rep.n_trials if method != "random" else rep.n_effective)
+    _no_nan(rep.to_dict())
+
+
+def test_fidelity_study_uses_only_full_runs():
+    study = _cerebro("2010-01-01", "2012-12-31").optimize_bayes(
+        SmaCross, fast=bto.Int(2, 30), slow=bto.Int(20, 80, step=5), n_trials=12, batch_size=4, seed=2,
+        fidelity=0.3, progress=False)
+    full = [t for t in study.get_trials((bto.TrialState.COMPLETE,)) if t.user_attrs.get("fidelity", 1.0) == 1.0]
+    rep = study.overfitting(n_blocks=8)
+    assert rep.n_columns == len(full) and rep.n_trials == study.n_ran
+    assert rep.n_bars == len(study.trial_returns([study.best_trial.number])[study.best_trial.number])
+
+
+def test_verdict_rules():
+    assert verdict_for(None, 0.1) == "insufficient"
+    assert verdict_for(0.99, 0.6) == "likely_overfit"
+    assert verdict_for(0.4, 0.1) == "likely_overfit"
+    assert verdict_for(0.97, 0.2) == "credible"
+    assert verdict_for(0.8, 0.3) == "doubtful"
