@@ -57,10 +57,20 @@ def _demo(args: argparse.Namespace) -> int:
         print(done[cols].head(10).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(f"\nbest params: {study.best_params}")
     print(f"best sharpe_ratio: {study.best_value:.4f}")
+    print(study.overfitting().summary)
     strat = study.run_best()
     perf = strat.analyzers.getbyname("bto_performance").get_analysis()
     print(f"re-run of the best params: sharpe_ratio={perf['sharpe_ratio']:.4f}, total_return="
           f"{perf['total_return']:.2%}, max_drawdown={perf['max_drawdown']:.2%}, trades={perf['n_trades']:.0f}")
+    # where the check matters: a wide grid on one short year (see docs/robustness.md)
+    short = bto.Cerebro(maxcpus=args.cpus)
+    short.adddata(bto.datasets.load("orcl", fromdate="2012-01-01", todate="2012-12-31"))
+    short.broker.setcash(100_000)
+    short.addsizer(bt.sizers.PercentSizer, percents=95)
+    print("\nThe same strategy over a wide grid on one year (ORCL 2012):")
+    fit = short.optimize_grid(SmaCross, fast=range(2, 40, 4), slow=range(10, 120, 10), progress=not args.quiet)
+    print(f"best params: {fit.best_params}, best sharpe_ratio: {fit.best_value:.4f}")
+    print(fit.overfitting().summary)
     return 0
 
 

@@ -54,6 +54,13 @@ def test_robustness_examples_run(tmp_path, monkeypatch):
     assert ns["noise"]["status"] == "ok" and ns["sens"].n_backtests > 10
     assert "## Summary" in ns["report"]
     assert (tmp_path / "fast.png").stat().st_size > 0 and (tmp_path / "fast_slow.png").stat().st_size > 0
+    # the real-data overfitting check: a wide grid on one year is flagged, a slow region over 20 years does better
+    short, long = ns["rep_short"], ns["rep_long"]
+    assert short.verdict == "likely_overfit" and short.pbo >= 0.5 and short.degradation_slope < 0
+    assert 1 < short.n_effective < short.n_trials == ns["short"].n_ran
+    assert long.verdict != "likely_overfit"
+    assert long.dsr > short.dsr and long.pbo < short.pbo and long.prob_oos_loss < short.prob_oos_loss
+    assert (tmp_path / "overfitting.png").stat().st_size > 0
 
 
 def test_objectives_examples_run(tmp_path, monkeypatch):

@@ -61,7 +61,8 @@ from ..trial import TrialState
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..study import Study
 
-__all__ = ["OverfittingReport", "study_overfitting", "overfitting_report", "verdict_for", "ADAPTIVE_METHODS"]
+__all__ = ["OverfittingReport", "WalkForwardOverfitting", "study_overfitting", "overfitting_report", "verdict_for",
+           "walk_forward_overfitting", "ADAPTIVE_METHODS"]
 
 #: Search methods whose trials are chosen after seeing earlier results (see the module docstring).
 ADAPTIVE_METHODS = frozenset({"bayes", "genetic"})
@@ -256,3 +257,81 @@ def study_overfitting(study: Study, n_blocks: int = 16, metric: str = "sharpe_ra
     return overfitting_report(matrix, best_col, n_trials=study.n_ran, n_blocks=n_blocks, metric=metric,
                               periods=periods, adaptive=study.method in ADAPTIVE_METHODS, method=study.method,
                               best_number=best_number)
+
+
+@dataclass(frozen=True)
+class WalkForwardOverfitting:
+    """The deflated Sharpe ratio of a walk-forward's stitched out-of-sample returns.
+
+    Every window's search tried configurations before picking one, so the out-of-sample record is deflated for
+    all of them: ``n_trials`` is the number of backtests run by the train searches of every window (validation and
+    test runs re-run picked configurations and add none). The variance of the trials' Sharpe ratios is the mean,
+    over windows, of the variance of the per-bar Sharpe ratios of that window's complete train trials. The
+    out-of-sample returns were not themselves selected, so this is a demanding test: it asks whether the
+    out-of-sample record would stand out even as the best of every configuration tried.
+
+    Attributes:
+        dsr: Deflated Sharpe ratio of the stitched out-of-sample returns (``None`` when insufficient).
+        psr: Its probabilistic Sharpe ratio against zero.
+        sr_oos: Annualised Sharpe ratio of the stitched out-of-sample returns.
+        sr_expected_max: Annualised Sharpe ratio the best of ``n_trials`` skill-less configurations would show.
+        n_trials: Configurations tried across windows.
+        n_bars: Out-of-sample bars.
+        verdict: ``"credible"`` (DSR >= 0.95), ``"doubtful"`` (0.5 to 0.95), ``"likely_overfit"`` (below 0.5) or
+            ``"insufficient"``.
+        summary: One line for people.
+        reason: Why it is insufficient (``None`` otherwise).
+    """
+
+    dsr: float | None
+    psr: float | None
+    sr_oos: float | None
+    sr_expected_max: float | None
+    n_trials: int
+    n_bars: int
+    verdict: str
+    summary: str
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-safe data."""
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def walk_forward_overfitting(oos_returns: np.ndarray, n_trials: int, window_sharpes: list[np.ndarray],
+                             periods: float = 252.0) -> WalkForwardOverfitting:
+    """Build :class:`WalkForwardOverfitting` from plain data.
+
+    Args:
+        oos_returns: Per-bar returns of the stitched out-of-sample equity.
+        n_trials: Configurations tried by the train searches of every window.
+        window_sharpes: Per window, the per-bar Sharpe ratios of the complete train trials.
+        periods: Bars per year, to annualise what is shown.
+    """
+    r = np.asarray(oos_returns, dtype=float)
+    r = r[np.isfinite(r)]
+    variances = [float(np.var(s, ddof=1)) for s in window_sharpes if len(s) >= 2 and np.isfinite(s).all()]
+    reason = None
+    if len(r) < 30:
+        reason = f"{len(r)} out-of-sample bars; at least 30 are needed"
+    elif not variances:
+        reason = "no window's search has two complete trials to measure how much their Sharpe ratios spread"
+    if reason is not None:
+        return WalkForwardOverfitting(dsr=None, psr=None, sr_oos=None, sr_expected_max=None, n_trials=int(n_trials),
+                                      n_bars=len(r), verdict="insufficient",
+                                      summary=f"out-of-sample deflated Sharpe: insufficient ({reason})", reason=reason)
+    scale = math.sqrt(periods)
+    sr = sharpe_ratio(r)
+    skew, kurt = return_moments(r)
+    var = float(np.mean(variances))
+    sr0 = expected_max_sharpe(max(1, int(n_trials)), var)
+    dsr = deflated_sharpe_ratio(sr, len(r), max(1, int(n_trials)), var, skew, kurt)
+    psr = probabilistic_sharpe_ratio(sr, len(r), skew, kurt)
+    verdict = "credible" if dsr >= 0.95 else "doubtful" if dsr >= 0.5 else "likely_overfit"
+    summary = (f"out-of-sample deflated Sharpe {dsr:.2f} ({verdict}): out-of-sample Sharpe {sr * scale:.2f} vs "
+               f"{sr0 * scale:.2f} expected from luck over {int(n_trials)} configurations tried")
+    return WalkForwardOverfitting(dsr=dsr, psr=psr, sr_oos=sr * scale, sr_expected_max=sr0 * scale,
+                                  n_trials=int(n_trials), n_bars=len(r), verdict=verdict, summary=summary)
