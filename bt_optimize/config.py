@@ -482,6 +482,7 @@ def run_study(cfg: StudyConfig, *, progress: bool | None = None, log: Callable[[
                 storage=str(cfg.storage), study_name=cfg.name, progress=progress, **cfg.options, **cfg.space)
     log(f"study {cfg.name!r}: {study.n_trials} trials in {cfg.storage} (stop reason: {study.stop_reason}); "
         f"best {cfg.objective} = {study.best_value:.6g} at {study.best_params}")
+    log(study.overfitting().summary)
     sens = None
     sens_opts = cfg.robustness.get("sensitivity")
     if sens_opts is not None:

@@ -37,6 +37,9 @@ def test_the_documented_example_runs_reports_and_shows(tmp_path, capsys):
     assert main(["run", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "study 'smacross-orcl': 12 trials" in out and "report:" in out
+    lines = out.splitlines()
+    best = next(i for i, line in enumerate(lines) if "study 'smacross-orcl': 12 trials" in line)
+    assert lines[best + 1].startswith("overfitting check:")  # the verdict right after the best params
     html = (tmp_path / "report.html").read_text()
     assert "sample_strategies.sma_cross.SmaCross" in html and "Monte Carlo bootstrap (mc)" in html
     assert "Parameter sensitivity" in html and "buy-and-hold" in html
