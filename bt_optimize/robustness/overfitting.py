@@ -154,8 +154,8 @@ class OverfittingReport:
 
     def plot(self, path: str | None = None) -> Any:
         """Draw the logit histogram and the in-sample vs out-of-sample scatter; see
-        :func:`bt_optimize.plotting_overfitting.plot_overfitting`. Returns the matplotlib Figure."""
-        from ..plotting_overfitting import plot_overfitting
+        :func:`bt_optimize.plotting.overfitting.plot_overfitting`. Returns the matplotlib Figure."""
+        from ..plotting.overfitting import plot_overfitting
 
         return plot_overfitting(self, path)
 

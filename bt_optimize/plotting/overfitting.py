@@ -1,13 +1,14 @@
 """The overfitting figure: histogram of the CSCV logits, and out-of-sample against in-sample performance.
 
-Kept apart from the core like :mod:`bt_optimize.plotting`: nothing in the core imports it, and matplotlib is
-imported only when a figure is drawn. It draws from the plain numbers of an
-:class:`~bt_optimize.robustness.overfitting.OverfittingReport`.
+Drawn from the plain numbers of an :class:`~bt_optimize.robustness.overfitting.OverfittingReport` (or anything
+with its fields), on a stand-alone Agg figure.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from ._common import finish, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
@@ -36,12 +37,11 @@ def plot_overfitting(report: Any, path: str | None = None) -> Figure:
     if not report.logits:
         raise ValueError(f"nothing to draw: {report.summary}")
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.2))
-    FigureCanvasAgg(fig)
-    ax1, ax2 = fig.subplots(1, 2)
+    dsr = "n/a" if report.dsr is None else f"{report.dsr:.2f}"
+    fig, (ax1, ax2) = new_figure(2, f"{report.verdict}: deflated Sharpe {dsr}, {report.n_trials} trials "
+                                    f"(~{report.n_effective:.0f} independent)")
+    fig.set_size_inches(11, 4.4)
     logits = np.asarray(report.logits, dtype=float)
     finite = logits[np.isfinite(logits)]
     ax1.hist(finite, bins=min(40, max(5, len(np.unique(finite)))), color="#4a6f94", alpha=0.85)
@@ -61,10 +61,4 @@ def plot_overfitting(report: Any, path: str | None = None) -> Figure:
     ax2.set_ylabel(f"out-of-sample {report.metric} (per bar)")
     ax2.set_title(f"P(out-of-sample loss) = {report.prob_oos_loss:.2f}")
     ax2.legend(loc="best", fontsize=8)
-    dsr = "n/a" if report.dsr is None else f"{report.dsr:.2f}"
-    fig.suptitle(f"{report.verdict}: deflated Sharpe {dsr}, {report.n_trials} trials "
-                 f"(~{report.n_effective:.0f} independent)", fontsize=11)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return finish(fig, path)
