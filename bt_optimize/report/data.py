@@ -57,9 +57,29 @@ class StudyFacts:
     wall_time_s: float | None = None
 
     @property
+    def objective_label(self) -> str:
+        """The objective with its direction (several objectives carry theirs already)."""
+        multi = self.objective.endswith(")")
+        return self.objective if multi else f"{self.objective} ({'maximize' if self.maximize else 'minimize'})"
+
+    @property
     def names(self) -> list[str]:
         """The parameter names."""
         return list(self.space)
+
+
+def _first(maximize: Any) -> bool:
+    """The direction of the (first) objective."""
+    return bool(maximize[0] if isinstance(maximize, list) else maximize)
+
+
+def _objective_text(desc: dict[str, Any]) -> str:
+    """``sharpe_ratio``, or ``sharpe_ratio (max), max_drawdown (min)`` for several objectives."""
+    obj, maxi = desc["objective"], desc["maximize"]
+    if isinstance(obj, list):
+        dirs = maxi if isinstance(maxi, list) else [maxi] * len(obj)
+        return ", ".join(f"{o} ({'max' if m else 'min'})" for o, m in zip(obj, dirs))
+    return str(obj)
 
 
 def facts_from_study(study: Any) -> StudyFacts:
@@ -72,7 +92,7 @@ def facts_from_study(study: Any) -> StudyFacts:
     wall = study.storage.get_attr(study._study_id, "wall_time_s")
     desc = study.objective.describe()
     return StudyFacts(name=study.name, strategy=f"{study.strategy.__module__}.{study.strategy.__qualname__}",
-                      method=study.method, objective=str(desc["objective"]), maximize=bool(desc["maximize"]),
+                      method=study.method, objective=_objective_text(desc), maximize=_first(desc["maximize"]),
                       space=study.space.describe(), frame=study.trials, best=best, best_analysis=analysis,
                       stop_reason=study.stop_reason, wall_time_s=wall)
 
@@ -89,7 +109,7 @@ def facts_from_storage(storage: Any, name: str, config: dict[str, Any]) -> Study
 
     sid, trials = storage.open_study(name, config)
     names = list(config["space"])
-    maximize = bool(config["objective"]["maximize"])
+    maximize = _first(config["objective"]["maximize"])
     best = None
     for t in trials:
         if t.ok and t.user_attrs.get("fidelity", 1.0) == 1.0 and (
@@ -99,7 +119,7 @@ def facts_from_storage(storage: Any, name: str, config: dict[str, Any]) -> Study
     if best is not None:
         analysis = {**storage.load_analysis(sid, best.number), "performance": dict(best.metrics)}
     return StudyFacts(name=name, strategy=str(config["strategy"]), method=str(config["method"]),
-                      objective=str(config["objective"]["objective"]), maximize=maximize, space=config["space"],
+                      objective=_objective_text(config["objective"]), maximize=maximize, space=config["space"],
                       frame=trials_frame(trials, names), best=best, best_analysis=analysis,
                       stop_reason=storage.get_attr(sid, "stop_reason"),
                       wall_time_s=storage.get_attr(sid, "wall_time_s"))
@@ -189,7 +209,7 @@ def study_setup(facts: StudyFacts, study: Any = None, options: dict[str, Any] | 
     frame = facts.frame
     setup: dict[str, Any] = {
         "strategy": facts.strategy, "method": facts.method,
-        "objective": f"{facts.objective} ({'maximize' if facts.maximize else 'minimize'})",
+        "objective": facts.objective_label,
         "space": space_rows(facts.space), "counts": state_counts(frame), "n_trials": len(frame),
         "stop_reason": facts.stop_reason or "n/a", "options": {k: fmt(v) for k, v in (options or {}).items()},
         "backtest_time": fmt(float(frame["duration_s"].sum()) if len(frame) else 0.0, 3) + " s",

@@ -242,7 +242,7 @@ def walk_forward_html(wf: Any, title: str | None = None) -> str:
     if first is not None:
         facts = facts_from_study(first)
         setup = {"strategy": facts.strategy, "method": facts.method,
-                 "objective": f"{facts.objective} ({'maximize' if facts.maximize else 'minimize'})",
+                 "objective": facts.objective_label,
                  "space": space_rows(facts.space), "data": feeds_info(first.payload.feeds),
                  "broker": broker_info(first.payload.template)}
     ctx = {"title": title or "Walk-forward", "setup": setup, "windows": windows, "stability": stability,
