@@ -11,10 +11,12 @@ Change one import and one call::
 
 from . import analyzers, datasets, objectives
 from .cerebro import Cerebro
+from .engine.ray_executor import RayExecutor
 from .exceptions import (
     AllTrialsFailedError,
     BtOptimizeError,
     ConfigError,
+    ClusterError,
     DataError,
     ObjectiveError,
     OptionError,
@@ -36,7 +38,7 @@ __all__ = [
     "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "Score", "Limits", "BUILTIN_METRICS", "Trial",
     "TrialState", "Window", "WalkForward", "analyzers", "datasets", "objectives", "BtOptimizeError", "SpaceError",
     "ObjectiveError", "DataError", "StorageError", "StudyMismatchError", "OptionError", "PicklingError",
-    "AllTrialsFailedError", "ConfigError", "__version__",
+    "AllTrialsFailedError", "ConfigError", "ClusterError", "RayExecutor", "__version__",
 ]
 
 

@@ -44,3 +44,7 @@ class AllTrialsFailedError(BtOptimizeError, RuntimeError):
 
 class ConfigError(BtOptimizeError, ValueError):
     """A study file (``bt-optimize run study.toml``) is missing, malformed or names something that does not exist."""
+
+
+class ClusterError(BtOptimizeError, ConnectionError):
+    """A cluster executor cannot reach or use its cluster (the message says how to start or address it)."""

@@ -119,3 +119,23 @@ class SmaTrend(bt.Strategy):
         have = (self.position.size > 0) - (self.position.size < 0)
         if want != have:
             self.pending = self.order_target_percent(target=want * self.p.percent)
+
+
+class DieOnceOnNext(SmaCross):
+    """``SmaCross`` whose worker kills itself with SIGKILL on its first ``next()`` the first time a trial with a
+    non-empty ``flag`` runs: that run creates the file named by ``flag``; a re-run finds it and trades normally.
+
+    Only ever run it in worker processes: in the main process it would kill the test runner.
+    """
+
+    params = (("flag", ""),)
+
+    def next(self) -> None:
+        if self.p.flag:
+            try:
+                os.close(os.open(self.p.flag, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            except FileExistsError:
+                pass
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+        super().next()

@@ -112,6 +112,9 @@ class NoiseInfusion(bt.Analyzer):
         primary (str): The metric whose verdict becomes the analysis' overall ``verdict``. Default
             ``"sharpe_ratio"``.
         maxcpus (int | None): Worker processes for the re-runs (``None``: the Cerebro's ``maxcpus``; 1: serial).
+        executor (str | Executor | None): Where the re-runs go: ``None`` (processes, by ``maxcpus``), ``"serial"``,
+            ``"process"``, ``"ray"`` or an executor such as :class:`bt_optimize.RayExecutor` (the Ray cluster
+            then runs the re-runs; the result does not change). Inside a worker the re-runs stay serial.
         periods_per_year (float | None): Passed to the Performance analyzers (annualisation).
 
     Raises:
@@ -151,6 +154,7 @@ class NoiseInfusion(bt.Analyzer):
         ("primary", "sharpe_ratio"),
         ("maxcpus", None),
         ("periods_per_year", None),
+        ("executor", None),
     )
 
     def __init__(self) -> None:
@@ -189,6 +193,12 @@ class NoiseInfusion(bt.Analyzer):
             raise OptionError(f"primary={p.primary!r} must be one of the reported metrics {list(metrics)}.")
         if p.maxcpus is not None and (not _is_int(p.maxcpus) or p.maxcpus < 0):
             raise OptionError(f"maxcpus must be None or an integer >= 0 (0: every core), got {p.maxcpus!r}.")
+        from bt_optimize.engine.executors import Executor
+
+        if p.executor is not None and p.executor not in ("serial", "process", "ray") and not isinstance(
+                p.executor, Executor):
+            raise OptionError(f"executor must be None, 'serial', 'process', 'ray' or an Executor instance such as "
+                              f"bto.RayExecutor(...), got {p.executor!r}.")
         return metrics
 
     # ------------------------------------------------------------------ collection
@@ -279,7 +289,11 @@ class NoiseInfusion(bt.Analyzer):
         perf_kwargs = {} if p.periods_per_year is None else {"periods_per_year": p.periods_per_year}
         cpus = self._env_maxcpus if p.maxcpus is None else p.maxcpus
         n_workers = min(int(cpus or os.cpu_count() or 1), n_sims)
-        serial = n_workers <= 1 or mp.current_process().daemon  # daemonic processes cannot have children
+        serial = mp.current_process().daemon  # daemonic processes (workers) cannot have children
+        if p.executor is None:
+            serial = serial or n_workers <= 1
+        elif p.executor == "serial":
+            serial = True
         template: bytes | bt.Cerebro = self._template
         if not serial:
             try:
@@ -290,7 +304,7 @@ class NoiseInfusion(bt.Analyzer):
                 serial, template = True, self._template
         payload = Payload(template=template, feeds=snapshots, strategy=strategy, objective=Objective("sharpe_ratio"),
                           perf_kwargs=perf_kwargs)
-        ex = SerialExecutor() if serial else make_executor(n_workers, "process")
+        ex = SerialExecutor() if serial else make_executor(n_workers, p.executor or "process")
         try:
             ex.start(payload)
         except PicklingError as exc:

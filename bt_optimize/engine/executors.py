@@ -212,15 +212,21 @@ class ProcessExecutor(Executor):
 
 
 def make_executor(maxcpus: int | None, executor: str | Executor | None = None) -> Executor:
-    """Pick an executor: an instance passes through; ``"serial"``/``"process"`` by name; else by ``maxcpus``.
+    """Pick an executor: an instance passes through; ``"serial"``/``"process"``/``"ray"`` by name; else by ``maxcpus``.
 
-    ``maxcpus=None`` or ``0`` means every core (as in backtrader); ``1`` runs in the main process.
+    ``maxcpus=None`` or ``0`` means every core (as in backtrader); ``1`` runs in the main process. ``"ray"`` is a
+    :class:`~bt_optimize.engine.ray_executor.RayExecutor` with its defaults (a local Ray, or the cluster this process
+    is connected to; one actor per CPU of the cluster, whatever ``maxcpus`` says).
     """
     if isinstance(executor, Executor):
         return executor
+    if executor == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor()
     n = maxcpus or os.cpu_count() or 1
     if executor == "serial" or (executor is None and n == 1):
         return SerialExecutor()
     if executor in (None, "process"):
         return ProcessExecutor(n)
-    raise OptionError(f"executor={executor!r}: use 'serial', 'process' or an Executor instance")
+    raise OptionError(f"executor={executor!r}: use 'serial', 'process', 'ray' or an Executor instance")
