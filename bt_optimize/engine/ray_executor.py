@@ -311,6 +311,7 @@ class RayExecutor(Executor):
             self._actors = _take_idle(_job_key(self._num_cpus), self.n_workers)
             while len(self._actors) < self.n_workers:
                 self._actors.append(self._new_actor())
+        self._actors = [a if a is not None else self._new_actor() for a in self._actors]
         loads = [self._load(a) for a in self._actors]
         try:
             _, waiting = ray.wait(loads, num_returns=len(loads), timeout=120)
@@ -343,21 +344,30 @@ class RayExecutor(Executor):
                 "install them there, or ship them with RayExecutor(..., runtime_env={'py_modules': [module]}) or "
                 "runtime_env={'working_dir': '.'}")
 
-    def _replace(self, i: int, kill: bool = False) -> None:
-        ray = _import_ray()
-        if kill:
-            try:
-                ray.kill(self._actors[i], no_restart=True)
-            except Exception:  # already dead
-                pass
+    def _replace(self, i: int) -> None:
         self._actors[i] = self._new_actor()
         if self._payload_ref is not None:
             self._load(self._actors[i])  # runs before any trial sent to it (an actor runs its calls in order)
 
+    def _stop(self, i: int) -> None:
+        """Stop actor ``i`` (a running actor task cannot be cancelled otherwise); it is replaced when next needed."""
+        ray = _import_ray()
+        try:
+            ray.kill(self._actors[i], no_restart=True)
+        except Exception:  # already dead, or the connection is gone
+            pass
+        self._actors[i] = None
+        self._busy.discard(i)
+
     # ------------------------------------------------------------------ running
     def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+        if self._payload_ref is None:
+            raise RuntimeError("RayExecutor.imap_unordered before start(payload)")
         ray = _import_ray()
         lost = (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError)
+        for i, actor in enumerate(self._actors):
+            if actor is None:
+                self._replace(i)
         it = iter(specs)
         exhausted = False
         free = [i for i in range(len(self._actors)) if i not in self._busy]
@@ -406,8 +416,7 @@ class RayExecutor(Executor):
         finally:
             # Interrupted (Ctrl-C) or abandoned: a running actor task cannot be cancelled, so stop its actor.
             for i, _, _ in inflight.values():
-                self._replace(i, kill=True)
-                self._busy.discard(i)
+                self._stop(i)
 
     def close(self) -> None:
         """Stop actors still running a trial, give the idle ones back to the pool. Safe to call twice."""
@@ -417,11 +426,8 @@ class RayExecutor(Executor):
         ray = _import_ray()
         if ray.is_initialized():
             for i in sorted(self._busy):
-                try:
-                    ray.kill(self._actors[i], no_restart=True)
-                except Exception:
-                    pass
-            idle = [a for i, a in enumerate(self._actors) if i not in self._busy]
+                self._stop(i)
+            idle = [a for a in self._actors if a is not None]
             try:
                 _give_back(_job_key(self._num_cpus), idle)
             except Exception:  # the connection went away meanwhile

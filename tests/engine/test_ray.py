@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +22,13 @@ import backtrader as bt
 import pytest
 
 import bt_optimize as bto
-from bt_optimize import ClusterError, Objective, SpaceError, TrialState
+from bt_optimize import ClusterError, Objective, PicklingError, SpaceError, TrialState
 from bt_optimize.engine.data import snapshot_feeds
 from bt_optimize.engine.executors import make_executor
 from bt_optimize.engine.ray_executor import RayExecutor, release_idle_actors
 from bt_optimize.engine.worker import Payload, Runtime, TrialSpec, pack_template
 from sample_strategies import SmaCross
-from tests.helpers_processes import kill_9_after
+from tests.helpers_processes import POLL_DEADLINE_S, count_rows, kill_9_after, wait_for_rows
 from tests.helpers_ray import LocalRayCluster, free_port, use_loopback
 from tests.helpers_strategies import COUNT_ENV, DieOnceOnNext, count_backtests
 
@@ -267,6 +269,54 @@ def test_resume_after_kill_9_of_the_driver(ray_address: str, tmp_path: Path) -> 
     assert {tuple(t.params.values()): t.value for t in trials} == ref
 
 
+SIGINT_SCRIPT = """
+import signal
+import sys
+
+import bt_optimize as bto
+from sample_strategies import SmaCross
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (background jobs ignore SIGINT)
+cerebro = bto.Cerebro()
+cerebro.adddata(bto.datasets.load("orcl", fromdate="2003-01-01", todate="2006-12-31"))
+try:
+    study = cerebro.optimize_grid(SmaCross, fast=[5, 10, 15, 20], slow=[40, 60, 80, 100], storage=sys.argv[1],
+                                  study_name="c", progress=False, executor=bto.RayExecutor(address=sys.argv[2]))
+    print("stop_reason", study.stop_reason, flush=True)
+except KeyboardInterrupt:
+    print("stop_reason interrupted (raised)", flush=True)
+"""
+
+
+def test_ctrl_c_in_the_driver_keeps_finished_trials(ray_address: str, tmp_path: Path) -> None:
+    db = tmp_path / "ctrlc.db"
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(SIGINT_SCRIPT))
+    release_idle_actors()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, str(script), str(db), ray_address], cwd=Path(__file__).parents[2],
+                            env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        n_at_signal = wait_for_rows(proc, db, 3, "the Ray driver")
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        out, err = proc.communicate(timeout=POLL_DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert out.startswith("stop_reason interrupted"), out + err
+    stored = _stored(db)
+    assert n_at_signal <= len(stored) < 16 and set(stored.values()) == {"complete"}
+    # the study resumes from the file with the finished trials
+    cerebro = bto.Cerebro()
+    cerebro.adddata(bto.datasets.load("orcl", fromdate="2003-01-01", todate="2006-12-31"))
+    resumed = cerebro.optimize_grid(SmaCross, fast=[5, 10, 15, 20], slow=[40, 60, 80, 100], storage=db,
+                                    study_name="c", progress=False, executor=RayExecutor(address=ray_address))
+    assert resumed.n_trials == 16 and sorted(t.number for t in resumed.get_trials()) == list(range(16))
+
+
 UNREACHABLE_SCRIPT = """
 import sys
 
@@ -296,6 +346,24 @@ def test_unreachable_address_is_a_clear_error_before_any_backtest(tmp_path: Path
     assert out.stdout.startswith("ClusterError cannot reach the Ray cluster at"), out.stdout + out.stderr
     assert address in out.stdout and "ray start --head" in out.stdout
     assert count_backtests(counter) == 0
+
+
+def test_strategy_module_missing_on_the_nodes_is_named_before_any_backtest(ray_address: str,
+                                                                           tmp_path: Path) -> None:
+    """A strategy whose module exists in the driver only (as a class of the script run as ``__main__`` would)."""
+    module = types.ModuleType("bto_driver_only")
+    exec("from sample_strategies import SmaCross\nclass Local(SmaCross):\n    pass\n", module.__dict__)
+    module.Local.__module__ = "bto_driver_only"
+    sys.modules["bto_driver_only"] = module
+    db = tmp_path / "s.db"
+    try:
+        with pytest.raises(PicklingError, match="cannot load the study") as err:
+            _cerebro().optimize_grid(module.Local, fast=[5, 10], executor=RayExecutor(address=ray_address),
+                                     storage=db, study_name="s", progress=False)
+        assert count_rows(db) == 0  # raised at the start: no trial ran
+    finally:
+        del sys.modules["bto_driver_only"]
+    assert "bto_driver_only" in str(err.value) and "runtime_env" in str(err.value)
 
 
 def test_bad_arguments_are_rejected_with_the_fix() -> None:
