@@ -15,8 +15,8 @@ from .engine.ray_executor import RayExecutor
 from .exceptions import (
     AllTrialsFailedError,
     BtOptimizeError,
-    ConfigError,
     ClusterError,
+    ConfigError,
     DataError,
     ObjectiveError,
     OptionError,

@@ -22,7 +22,7 @@ import backtrader as bt
 import pytest
 
 import bt_optimize as bto
-from bt_optimize import ClusterError, Objective, PicklingError, SpaceError, TrialState
+from bt_optimize import ClusterError, Objective, OptionError, PicklingError, TrialState
 from bt_optimize.engine.data import snapshot_feeds
 from bt_optimize.engine.executors import make_executor
 from bt_optimize.engine.ray_executor import RayExecutor, release_idle_actors
@@ -370,7 +370,7 @@ def test_bad_arguments_are_rejected_with_the_fix() -> None:
     for kw, match in [(dict(num_workers=0), "num_workers"), (dict(max_retries=-1), "max_retries"),
                       (dict(max_retries=True), "max_retries"), (dict(address="nohostport"), "host:port"),
                       (dict(address=""), "address")]:
-        with pytest.raises(SpaceError, match=match):
+        with pytest.raises(OptionError, match=match):
             RayExecutor(**kw)
     assert issubclass(ClusterError, ConnectionError)
     ex = RayExecutor(address="127.0.0.1:6379", num_workers=3, max_retries=2, runtime_env={"env_vars": {"A": "1"}})
