@@ -462,6 +462,39 @@ class Study:
 
         return plot_generations(self.generations, path)
 
+    def importances(self, target: int | str | None = None) -> pd.Series:
+        """Each parameter's share of the objective's variance (fANOVA on a random forest; sums to 1, most
+        important first). See :mod:`bt_optimize.importance` for the method and why it was chosen.
+
+        Args:
+            target: In a multi-objective study, which objective (index or name; default the first).
+
+        Raises:
+            SpaceError: fewer than :data:`bt_optimize.importance.MIN_TRIALS` complete trials.
+        """
+        from .importance import study_importances
+
+        return study_importances(self, target)
+
+    def plot_importances(self, path: str | None = None, target: int | str | None = None) -> Any:
+        """Draw :meth:`importances` as horizontal bars; returns the matplotlib Figure, saved when ``path`` is given."""
+        from .plotting_objectives import plot_importances
+
+        return plot_importances(self.importances(target), path)
+
+    def plot_pareto(self, path: str | None = None) -> Any:
+        """Draw a multi-objective study's complete trials in objective space with :attr:`best_trials` highlighted
+        (see :func:`bt_optimize.plotting_objectives.plot_pareto`).
+
+        Raises:
+            ObjectiveError: the study has a single objective.
+        """
+        from .objectives.multi import front_points
+        from .plotting_objectives import plot_pareto
+
+        points, on_front = front_points(self)
+        return plot_pareto(points, on_front, self.objective.names, self.objective.directions, path)
+
     def plot_convergence(self, path: str | None = None) -> Any:
         """Draw each trial's value and the best so far (see :func:`bt_optimize.plotting.plot_convergence`)."""
         from .plotting import plot_convergence

@@ -230,3 +230,23 @@ def test_random_multi_objective_front_is_truly_non_dominated():
     assert {t.number for t, m in zip(done, mask) if m} == on_front
     strat = st.run_best(**front[0].params)
     assert strat.bto_result["user_attrs"]["values"] == pytest.approx(front[0].user_attrs["values"])
+
+
+def test_importances_rank_an_ignored_parameter_last(tmp_path):
+    from tests.helpers_objectives import RsiIgnoring
+
+    cerebro = bto.Cerebro(maxcpus=2)
+    cerebro.adddata(bto.datasets.load("orcl", fromdate="2006-01-01", todate="2011-12-31"))
+    cerebro.broker.setcash(100_000)
+    cerebro.addsizer(bt.sizers.PercentSizer, percents=95)
+    st = cerebro.optimize_random(RsiIgnoring, period=bto.Int(4, 30), lower=bto.Real(15.0, 40.0),
+                                 unused=bto.Int(0, 100), n_trials=40, seed=1, progress=False)
+    imp = st.importances()
+    assert set(imp.index) == {"period", "lower", "unused"} and imp.sum() == pytest.approx(1.0)
+    assert (imp >= 0).all() and imp.index[-1] == "unused"
+    assert imp["unused"] < 0.2 * min(imp["period"], imp["lower"])
+    fig = st.plot_importances(str(tmp_path / "imp.png"))
+    assert fig is not None and (tmp_path / "imp.png").stat().st_size > 0
+    few = cerebro.optimize_grid(RsiIgnoring, period=[10, 14], lower=[30.0], progress=False)
+    with pytest.raises(bto.SpaceError, match="at least"):
+        few.importances()

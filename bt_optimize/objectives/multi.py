@@ -162,3 +162,23 @@ def pareto_front(trials: Sequence[Trial], directions: Sequence[bool]) -> list[Tr
         return []
     mask = non_dominated(np.asarray(rows), directions)
     return [t for t, m in zip(cands, mask) if m]
+
+
+def front_points(study: Any) -> tuple[list[list[float]], list[bool]]:
+    """Each complete full-fidelity trial's values (one per parameter set) and whether it is on the front.
+
+    Raises:
+        ObjectiveError: the study has a single objective.
+    """
+    if not study.objective.is_multi:
+        raise ObjectiveError(f"study {study.name!r} has one objective; plot_pareto needs objective=[...] with 2 or 3")
+    front = {t.number for t in study.best_trials}
+    points, on, seen = [], [], set()
+    for t in study.get_trials():
+        v = trial_values(t)
+        if v is None or t.user_attrs.get("fidelity", 1.0) != 1.0 or params_key(t.params) in seen:
+            continue
+        seen.add(params_key(t.params))
+        points.append(v)
+        on.append(t.number in front)
+    return points, on
