@@ -478,19 +478,19 @@ class Study:
 
     def plot_importances(self, path: str | None = None, target: int | str | None = None) -> Any:
         """Draw :meth:`importances` as horizontal bars; returns the matplotlib Figure, saved when ``path`` is given."""
-        from .plotting_objectives import plot_importances
+        from .plotting.objectives import plot_importances
 
         return plot_importances(self.importances(target), path)
 
     def plot_pareto(self, path: str | None = None) -> Any:
         """Draw a multi-objective study's complete trials in objective space with :attr:`best_trials` highlighted
-        (see :func:`bt_optimize.plotting_objectives.plot_pareto`).
+        (see :func:`bt_optimize.plotting.objectives.plot_pareto`).
 
         Raises:
             ObjectiveError: the study has a single objective.
         """
         from .objectives.multi import front_points
-        from .plotting_objectives import plot_pareto
+        from .plotting.objectives import plot_pareto
 
         points, on_front = front_points(self)
         return plot_pareto(points, on_front, self.objective.names, self.objective.directions, path)

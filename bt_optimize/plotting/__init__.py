@@ -12,13 +12,16 @@ stand-alone Agg figure (no pyplot state, no display needed).
 - :mod:`.sensitivity`: :func:`plot_sensitivity`, :func:`plot_interaction`
 - :mod:`.walkforward`: :func:`plot_walk_forward`
 - :mod:`.overfitting`: :func:`plot_overfitting`
+- :mod:`.objectives`: :func:`plot_importances`, :func:`plot_pareto`
 """
 
 from .montecarlo import plot_distribution
+from .objectives import plot_importances, plot_pareto
 from .overfitting import plot_overfitting
 from .sensitivity import plot_interaction, plot_sensitivity
 from .study import plot_convergence, plot_evaluations, plot_generations, plot_objective
 from .walkforward import plot_walk_forward
 
 __all__ = ["plot_distribution", "plot_generations", "plot_convergence", "plot_objective", "plot_evaluations",
-           "plot_sensitivity", "plot_interaction", "plot_walk_forward", "plot_overfitting"]
+           "plot_sensitivity", "plot_interaction", "plot_walk_forward", "plot_overfitting", "plot_importances",
+           "plot_pareto"]

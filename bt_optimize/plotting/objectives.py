@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
+from ._common import finish, require_matplotlib
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -17,11 +19,10 @@ __all__ = ["plot_importances", "plot_pareto"]
 
 
 def _figure(size: tuple[float, float]) -> Figure:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
-        raise ImportError("Plotting needs matplotlib: pip install matplotlib") from exc
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)  # non-interactive: saving never opens a window or needs a display
     return fig
@@ -53,9 +54,7 @@ def plot_importances(importances: Any, path: str | None = None) -> Figure:
     ax.set_xlim(0, max(1e-9, float(s.max())) * 1.18)
     ax.set_xlabel("share of the objective's variance (fANOVA)")
     ax.set_title("Parameter importance")
-    if path is not None:
-        fig.savefig(path, dpi=100)
-    return fig
+    return finish(fig, path)
 
 
 def plot_pareto(points: Sequence[Sequence[float]], front: Sequence[bool], names: Sequence[str],
@@ -95,6 +94,4 @@ def plot_pareto(points: Sequence[Sequence[float]], front: Sequence[bool], names:
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8)
     fig.suptitle("Pareto front" if y.shape[1] == 2 else "Pareto front (pairwise views of 3 objectives)")
-    if path is not None:
-        fig.savefig(path, dpi=100)
-    return fig
+    return finish(fig, path)
