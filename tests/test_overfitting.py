@@ -146,3 +146,19 @@ def test_walk_forward_overfitting_from_plain_data():
     _no_nan(short.to_dict())
     _no_nan(luck.to_dict())
     assert walk_forward_overfitting(rng.normal(0, 0.01, 100), 5, [np.array([0.1])]).verdict == "insufficient"
+
+
+def test_walk_forward_deflated_sharpe_on_a_real_walk_forward():
+    from bt_optimize.robustness.overfitting import walk_forward_studies_overfitting
+
+    c = _cerebro("2006-01-01", "2011-12-31")
+    wf = c.walk_forward(SmaCross, fast=bto.Int(5, 40), slow=bto.Int(40, 160, step=20), method="random", n_trials=8,
+                        seed=3, train="2Y", test="1Y", warmup=160, progress=False)
+    res = walk_forward_studies_overfitting(wf.oos_equity.to_numpy(), 100_000, wf.studies)
+    assert res.n_trials == sum(s.n_ran for s in wf.studies) == int(wf.windows["n_trials"].sum())
+    assert res.n_bars == len(wf.oos_equity)
+    assert res.verdict in ("credible", "doubtful", "likely_overfit")
+    assert 0 <= res.dsr <= res.psr <= 1  # deflating for every configuration tried only lowers it
+    sr = wf.summary["oos_metrics"]["sharpe_ratio"]
+    assert res.sr_oos == pytest.approx(sr, rel=1e-3)  # the stitched curve's own Sharpe ratio
+    _no_nan(res.to_dict())

@@ -62,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..study import Study
 
 __all__ = ["OverfittingReport", "WalkForwardOverfitting", "study_overfitting", "overfitting_report", "verdict_for",
-           "walk_forward_overfitting", "ADAPTIVE_METHODS"]
+           "walk_forward_overfitting", "walk_forward_studies_overfitting", "ADAPTIVE_METHODS"]
 
 #: Search methods whose trials are chosen after seeing earlier results (see the module docstring).
 ADAPTIVE_METHODS = frozenset({"bayes", "genetic"})
@@ -335,3 +335,24 @@ def walk_forward_overfitting(oos_returns: np.ndarray, n_trials: int, window_shar
                f"{sr0 * scale:.2f} expected from luck over {int(n_trials)} configurations tried")
     return WalkForwardOverfitting(dsr=dsr, psr=psr, sr_oos=sr * scale, sr_expected_max=sr0 * scale,
                                   n_trials=int(n_trials), n_bars=len(r), verdict=verdict, summary=summary)
+
+
+def walk_forward_studies_overfitting(oos_equity: np.ndarray, start_value: float, studies: list[Study],
+                                     periods: float = 252.0) -> WalkForwardOverfitting:
+    """:func:`walk_forward_overfitting` of a walk-forward: its stitched out-of-sample equity and train studies.
+
+    Args:
+        oos_equity: The stitched out-of-sample equity values, in time order.
+        start_value: The account value before the first out-of-sample bar.
+        studies: Each window's train study (the configurations tried are their trials that ran).
+        periods: Bars per year (the trials' ``sharpe_ratio`` metric is annualised with it).
+    """
+    from ..stats.returns import equity_returns
+
+    scale = math.sqrt(periods)
+    sharpes = []
+    for s in studies:
+        v = [t.metrics.get("sharpe_ratio") for t in s.get_trials((TrialState.COMPLETE,))]
+        sharpes.append(np.array([x / scale for x in v if isinstance(x, (int, float)) and math.isfinite(x)]))
+    return walk_forward_overfitting(equity_returns(np.asarray(oos_equity, dtype=float), start_value),
+                                    sum(s.n_ran for s in studies), sharpes, periods)
