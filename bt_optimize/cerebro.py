@@ -204,7 +204,9 @@ class Cerebro(bt.Cerebro):
                         **params: Any) -> Study:
         """Evolve the parameters with a genetic algorithm (DEAP underneath) and return the Study.
 
-        Each generation of ``population_size`` individuals is one parallel round of backtests. Individuals
+        With several objectives (``objective=[...]``) the selection is NSGA-II (:mod:`bt_optimize.search.nsga2`) and
+        ``study.best_trials`` is the Pareto front. Each generation of ``population_size`` individuals is one
+        parallel round of backtests. Individuals
         already evaluated (elites, duplicates) are served from the study's cache and cost no backtest.
         Failed and infeasible points get the worst fitness and never become elites. The same ``seed`` gives the
         same trials in the same order whatever ``maxcpus``; a stored study resumes at the generation it reached
@@ -256,15 +258,21 @@ class Cerebro(bt.Cerebro):
                        elite_size=elite_size, patience=patience, target=target, max_time=max_time,
                        diversity_threshold=diversity_threshold)
         check_genetic_options(seed=seed, **options)
-        if make_objective(objective, maximize, min_trades=min_trades, limits=limits).is_multi:
-            raise ObjectiveError("optimize_genetic takes one objective for now; use optimize_random or optimize_grid "
-                                 "for several, or combine them with bto.Score(...)")
+        multi = make_objective(objective, maximize, min_trades=min_trades, limits=limits).is_multi
+        if multi and (patience is not None or target is not None):
+            raise ObjectiveError("patience= and target= follow one objective; a multi-objective genetic study "
+                                 "(NSGA-II) runs for its generations or n_trials: drop them")
         study, ex = self._study(strategy, params, method="genetic", objective=objective, maximize=maximize,
                                 constraint=constraint, min_trades=min_trades, limits=limits, storage=storage,
                                 study_name=study_name, progress=progress,
                                 window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
         try:
-            search = GeneticSearch(study.space, seed, maximize=study.objective.maximize, **options)
+            if multi:
+                from .search.nsga2 import NSGA2Search
+
+                search = NSGA2Search(study.space, seed, directions=study.objective.directions, **options)
+            else:
+                search = GeneticSearch(study.space, seed, maximize=study.objective.maximize, **options)
             return study.optimize(search, ex, n_trials=n_trials, batch_size=population_size,
                                   user_attrs=lambda _p: {"generation": search.generation})
         finally:
@@ -291,7 +299,9 @@ class Cerebro(bt.Cerebro):
         acquisition adapts by default (``"auto"``: EI, moving toward exploration when progress stalls and back
         when it improves); each trial records ``attr_phase``, ``attr_acquisition`` and ``attr_xi``/``attr_kappa``.
         Failed and infeasible points count as the worst value seen, so the search moves away from them.
-        A stored study resumes: its trials are told to a fresh surrogate and none runs twice.
+        A stored study resumes: its trials are told to a fresh surrogate and none runs twice. With several
+        objectives (``objective=[...]``) each round scalarises them with random Chebyshev weights (ParEGO,
+        :mod:`bt_optimize.search.parego`) and ``study.best_trials`` is the Pareto front.
 
         Args:
             strategy: The strategy class (``None``: the last ``optstrategy`` registration).
@@ -368,13 +378,22 @@ class Cerebro(bt.Cerebro):
                       promote_z=promote_z)
         obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
         if obj.is_multi:
-            raise ObjectiveError("optimize_bayes takes one objective for now; use optimize_random or optimize_grid "
-                                 "for several, or combine them with bto.Score(...)")
+            given = [k for k, v in (("patience", patience), ("initial_values", initial_values), ("fidelity", fidelity),
+                                    ("cv", cv)) if v is not None] + (["refine"] if refine else [])
+            if given:
+                raise ObjectiveError(f"{', '.join(k + '=' for k in given)} work with one objective; a multi-objective "
+                                     "Bayesian study (ParEGO) takes none of them: drop them")
         _, space = self._resolve(strategy, dict(params))
         try:
-            search = BayesSearch(space, seed, maximize=obj.maximize, acquisition=acquisition, batch_size=batch_size,
-                                 n_initial_points=n_initial_points, initial_points=initial_points,
-                                 initial_values=initial_values, patience=patience, tol=tol, constraint=constraint)
+            options = dict(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
+                           initial_points=initial_points, constraint=constraint)
+            if obj.is_multi:
+                from .search.parego import ParEgoSearch
+
+                search = ParEgoSearch(space, seed, directions=obj.directions, **options)
+            else:
+                search = BayesSearch(space, seed, maximize=obj.maximize, initial_values=initial_values,
+                                     patience=patience, tol=tol, **options)
         except SpaceError:
             raise
         except ValueError as exc:

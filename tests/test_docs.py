@@ -65,9 +65,10 @@ def test_robustness_examples_run(tmp_path, monkeypatch):
 
 def test_objectives_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    ns = run_page("objectives.md", 7)
+    ns = run_page("objectives.md", 9)
     assert ns["study"].n_trials >= 1 and abs(ns["imp"].sum() - 1) < 1e-9
-    assert (tmp_path / "importances.png").stat().st_size > 0
+    assert (tmp_path / "importances.png").stat().st_size > 0 and (tmp_path / "front.png").stat().st_size > 0
+    assert len(ns["pareto"].best_trials) >= 1 and len(ns["bo"].best_trials) >= 1
 
 
 def test_report_examples_run(tmp_path, monkeypatch):

@@ -488,7 +488,7 @@ class GeneticSearch(Search):
         for ind in self._population:
             value, state = self._result(ind)  # type: ignore[misc]
             ok = state is TrialState.COMPLETE and value is not None and math.isfinite(value)
-            ind.fitness.values = (float(value) if ok else worst,)
+            self._assign_fitness(ind, float(value) if ok else worst)
             if ok:
                 values.append(float(value))
             key = params_key(ind.params)
@@ -541,6 +541,19 @@ class GeneticSearch(Search):
             return "max_time"
         return None
 
+    def _assign_fitness(self, ind: Any, value: float) -> None:
+        """Give a finished individual its fitness (``value`` is the worst possible one for a failed point)."""
+        ind.fitness.values = (value,)
+
+    def _vary(self, children: list[Any]) -> None:
+        """Cross consecutive pairs and mutate, in place (inside :func:`_lend_random`)."""
+        for a, b in zip(children[::2], children[1::2]):
+            if random.random() < self.crossover_prob:
+                self.toolbox.mate(a, b)
+        for c in children:
+            if random.random() < self.mutation_prob:
+                self.toolbox.mutate(c)
+
     def _advance(self) -> None:
         """Breed the next generation from the finished current one."""
         pop = self._population
@@ -549,12 +562,7 @@ class GeneticSearch(Search):
             elites = self._elites(pop)
             parents = self.toolbox.select(pop, self.population_size - len(elites))
             children = [self.toolbox.clone(pop[i]) for i in parents]
-            for a, b in zip(children[::2], children[1::2]):
-                if random.random() < self.crossover_prob:
-                    self.toolbox.mate(a, b)
-            for c in children:
-                if random.random() < self.mutation_prob:
-                    self.toolbox.mutate(c)
+            self._vary(children)
         self._population = [self.toolbox.clone(e) for e in elites] + children
         self._generation += 1
         self._handed = 0
