@@ -387,10 +387,12 @@ def overfitting_item(obj: Any) -> dict[str, Any] | None:
     try:
         rep = method()
     except Exception as exc:  # noqa: BLE001 - the report shows why instead of failing
-        return {"verdict": None, "rows": [], "error": f"{type(exc).__name__}: {exc}", "report": None}
+        return {"verdict": None, "summary": None, "rows": [], "error": f"{type(exc).__name__}: {exc}",
+                "report": None}
     d = rep.to_dict() if hasattr(rep, "to_dict") else {}
-    return {"verdict": getattr(rep, "verdict", d.get("verdict")), "rows": _plain_scalars(d), "error": None,
-            "report": rep}
+    verdict = getattr(rep, "verdict", d.get("verdict"))
+    return {"verdict": verdict, "summary": str(getattr(rep, "summary", "") or verdict),
+            "rows": [r for r in _plain_scalars(d) if r[0] != "summary"], "error": None, "report": rep}
 
 
 def sensitivity_item(sens: Any) -> dict[str, Any]:

@@ -177,7 +177,7 @@ def _verdicts(rob: dict[str, Any], extra: list[tuple[str, str]] = ()) -> list[tu
         out.append(("Parameter sensitivity", f"{s['overall']} (the weakest parameter decides)"))
     if rob["overfitting"] is not None:
         o = rob["overfitting"]
-        out.append(("Overfitting statistics", str(o["verdict"] or o["error"])))
+        out.append(("Overfitting statistics", str(o["summary"] or o["error"])))
     return out
 
 

@@ -57,6 +57,8 @@ def test_study_report_renders_offline_with_params_and_verdicts(study_and_extras,
     assert len(mc_verdict) > 20 and mc_verdict[:40] in text
     assert f"{noise['verdict']} under" in text and "Noise infusion (noise)" in text
     assert f"Parameter sensitivity {sens.overall_class}" in text
+    over = study.overfitting()
+    assert over.summary in text and "Overfitting statistics" in text
     for section in ("Set-up", "Best result", "Trials", "Robustness", "Top 10 trials", "buy-and-hold"):
         assert section in text
     assert html.count("data:image/png;base64,") >= 6  # equity, convergence, objective, importance, heatmap, MC...
