@@ -162,8 +162,8 @@ def _verdicts(rob: dict[str, Any], extra: list[tuple[str, str]] = ()) -> list[tu
         if item["status"] != "ok":
             out.append((f"Monte Carlo ({item['name']})", item.get("message") or str(item["status"])))
         # permutation only tests path metrics (the drawdown); bootstrap tests every metric
-        shown = ("max_drawdown",) if item["method"] == "permutation" else ("sharpe_ratio", "total_return",
-                                                                          "max_drawdown")
+        shown = ("max_drawdown",) if item["method"] == "permutation" else (
+            "trade_sharpe", "sharpe_ratio", "total_return", "max_drawdown")
         for row in item["rows"]:
             if row["metric"] in shown and row["verdict"]:
                 out.append((f"Monte Carlo {item['method']} ({item['name']}): {row['metric']}", row["verdict"]))
