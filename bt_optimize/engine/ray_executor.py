@@ -180,9 +180,10 @@ class RayExecutor(Executor):
 
     Args:
         address: The cluster: ``"host:port"`` of the head node (as printed by ``ray start --head``),
-            ``"ray://host:10001"`` (Ray Client), ``"auto"`` (the cluster this machine belongs to), or ``None`` to
-            start a local Ray on this machine. When this process is already connected (``ray.init`` was called),
-            that connection is used.
+            ``"ray://host:10001"`` (Ray Client), ``"auto"`` (the cluster this machine belongs to), or ``None``: the
+            cluster named by ``RAY_ADDRESS`` or started on this machine with ``ray start`` if there is one, else a
+            new local Ray that ends with this process. When this process is already connected (``ray.init`` was
+            called), that connection is used.
         num_workers: Actors running trials (default: one per CPU the cluster offers).
         max_retries: How many times a trial whose actor died is run again on a fresh actor before it is recorded
             as failed (0: never).

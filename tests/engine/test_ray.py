@@ -59,6 +59,17 @@ def ray_address() -> Iterator[str]:
         cluster.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _disconnect_after_this_module() -> Iterator[None]:
+    """Leave no Ray connection (and its threads) behind for the tests that fork worker processes later."""
+    yield
+    if "ray" in sys.modules:
+        import ray
+
+        release_idle_actors()
+        ray.shutdown()
+
+
 def _cerebro(fromdate: str = "2005-01-01", todate: str = "2006-12-31") -> bto.Cerebro:
     cerebro = bto.Cerebro(maxcpus=2)
     cerebro.adddata(bto.datasets.load("orcl", fromdate=fromdate, todate=todate))
