@@ -7,7 +7,9 @@ without a strategy they use the last ``optstrategy(...)`` registration and turn 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,14 @@ import backtrader as bt
 
 from .engine.data import snapshot_feeds
 from .engine.executors import Executor, SerialExecutor, make_executor
-from .engine.worker import Payload, make_template, pack_template
+from .engine.worker import Payload, feed_refs, make_template, pack_template
 from .exceptions import ObjectiveError, PicklingError, SpaceError
 from .objective import Objective, analyzer_names, make_objective
 from .robustness.sensitivity import SensitivityResult
 from .search.base import Search
 from .search.grid import GridSearch
 from .search.random import RandomSearch
-from .space import Space, check_param_names
+from .space import Cat, Dimension, Space, check_param_names, plain
 from .storage import Storage, get_storage
 from .study import Study
 from .trial import TrialState, Window
@@ -31,6 +33,104 @@ from .walkforward import WalkForward
 __all__ = ["Cerebro"]
 
 Constraint = Callable[[dict[str, Any]], bool]
+
+
+#: ``Cerebro.run()`` options that ``optimize_*`` accepts and applies to every trial (as ``run(**kw)`` would).
+TRIAL_RUN_OPTIONS = ("preload", "runonce", "stdstats", "exactbars", "lookahead", "objcache", "oldbuysell",
+                     "oldtrades", "tradehistory", "oldsync", "tz", "cheat_on_open", "broker_coo", "quicknotify")
+
+#: ``Cerebro.run()`` options that mean nothing to ``optimize_*``, and why.
+_REFUSED_RUN_OPTIONS = {
+    "optreturn": "it trims the results of optstrategy runs; optimize_* trials always return plain results",
+    "optdatas": "it preloads the data once for optstrategy runs; optimize_* always loads the data once per study",
+    "live": "optimize_* runs on historical data only",
+    "writer": "trials run no writers; write the best run with study.run_best() instead",
+}
+
+
+@dataclass
+class _Setup:
+    strategy: Any
+    space: Space
+    args: tuple
+    kwargs: dict[str, Any]
+    run_options: dict[str, Any]
+
+
+def _strategy_name(strategy: Any) -> str:
+    return getattr(strategy, "__name__", None) or type(strategy).__name__
+
+
+def _check_strategy(strategy: Any) -> None:
+    """A backtrader Strategy class, or a strategy factory (a class or function returning a strategy, as
+    ``optstrategy`` accepts: e.g. a class whose ``__new__`` picks one of several strategies)."""
+    if isinstance(strategy, bt.Strategy) or (not isinstance(strategy, type) and not callable(strategy)):
+        what = "a strategy instance" if isinstance(strategy, bt.Strategy) else f"{strategy!r}"
+        raise SpaceError(f"strategy={what}: pass a backtrader Strategy class (cerebro.optimize_grid(MyStrategy, "
+                         "...)) or a factory that returns a strategy, as cerebro.optstrategy accepts")
+
+
+def _param_names(strategy: Any) -> list[str] | None:
+    """The strategy's parameter names (``None`` for a factory, whose parameters are not known in advance)."""
+    if isinstance(strategy, type) and issubclass(strategy, bt.Strategy):
+        return list(strategy.params._getkeys())
+    return None
+
+
+def _split_run_options(dims: dict[str, Any], names: list[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Take ``Cerebro.run()`` options (``stdstats=False``, ...) out of ``dims``; a strategy param of the same name
+    wins."""
+    run_keys = set(bt.Cerebro.params._getkeys())
+    space, run = {}, {}
+    for k, v in dims.items():
+        if k not in run_keys or (names is not None and k in names):
+            space[k] = v
+        elif k in _REFUSED_RUN_OPTIONS:
+            raise SpaceError(f"{k}= is an option of Cerebro.run() that optimize_* does not take: "
+                             f"{_REFUSED_RUN_OPTIONS[k]}; drop it")
+        elif k == "maxcpus":
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                raise SpaceError(f"maxcpus={v!r}: give the number of worker processes (None or 0: all cores)")
+            run[k] = v
+        elif isinstance(v, Dimension):
+            raise SpaceError(f"{k}= is an option of Cerebro.run(), not a strategy parameter; give it one value "
+                             f"({k}=...) to apply it to every trial")
+        else:
+            run[k] = v
+    return space, run
+
+
+def _optstrategy_dim(name: str, value: Any) -> Any:
+    """A value of an ``optstrategy`` registration as backtrader reads it: every iterable (a tuple too) is the list
+    of its values, anything else one fixed value (``range`` stays an evenly spaced ``Int``)."""
+    if isinstance(value, (Dimension, range)):
+        return value
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        return Cat([value])
+    vals = [plain(v) for v in value]
+    if not vals:
+        raise SpaceError(f"optstrategy {name}={value!r} holds no value, so backtrader would run no backtest; "
+                         "give at least one value")
+    unique: list[Any] = []
+    for v in vals:  # backtrader runs a repeated value twice; the search runs it once
+        if not any(type(u) is type(v) and u == v for u in unique):
+            unique.append(v)
+    try:
+        return Cat(unique)
+    except SpaceError as exc:
+        raise SpaceError(f"optstrategy {name}=...: {exc}") from None
+
+
+def _fixed_optargs(args: tuple) -> tuple:
+    """Positional ``optstrategy`` arguments with a single value each (as backtrader iterates them)."""
+    out = []
+    for a in args:
+        vals = [a] if isinstance(a, (str, bytes)) or not isinstance(a, Iterable) else list(a)
+        if len(vals) != 1:
+            raise SpaceError("optstrategy positional arguments with several values cannot be searched; pass them as "
+                             "keyword params (cerebro.optstrategy(MyStrategy, period=range(10, 30)))")
+        out.append(vals[0])
+    return tuple(out)
 
 
 class Cerebro(bt.Cerebro):
@@ -50,11 +150,25 @@ class Cerebro(bt.Cerebro):
 
     def optstrategy(self, strategy: type, *args: Any, **kwargs: Any) -> None:
         """Exactly ``bt.Cerebro.optstrategy``; the registration is also remembered for ``optimize_*``."""
+        # one-shot iterators (generators) are read once here, so backtrader and optimize_* see the same values
+        args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
+        kwargs = {k: list(v) if isinstance(v, Iterator) else v for k, v in kwargs.items()}
         self._bto_optreg = (strategy, args, dict(kwargs))
         super().optstrategy(strategy, *args, **kwargs)
 
     # ------------------------------------------------------------------ shared set-up
     def _resolve(self, strategy: type | None, dims: dict[str, Any]) -> tuple[type, Space]:
+        setup = self._setup(strategy, dims)
+        return setup.strategy, setup.space
+
+    def _setup(self, strategy: Any, dims: dict[str, Any]) -> _Setup:
+        """The strategy, space, fixed strategy arguments and run options of an ``optimize_*`` call.
+
+        Without a strategy, the last ``optstrategy`` registration gives the strategy and, read as backtrader
+        reads it, the space (``dims`` override it). ``run()`` options among ``dims`` are taken out; the kwargs
+        of an earlier ``addstrategy`` of the same strategy become fixed params (with a warning).
+        """
+        args: tuple = ()
         if strategy is None:
             reg = getattr(self, "_bto_optreg", None)
             if reg is None:
@@ -62,28 +176,47 @@ class Cerebro(bt.Cerebro):
                     "no strategy given: pass the strategy class as the first argument "
                     "(cerebro.optimize_random(MyStrategy, fast=(5, 50), ...)) or register one with cerebro.optstrategy"
                 )
-            strategy, args, reg_kwargs = reg
-            if args:
-                raise SpaceError("optstrategy positional arguments cannot be optimized; pass them as keywords")
-            merged = {k: v for k, v in reg_kwargs.items()}
+            strategy, reg_args, reg_kwargs = reg
+            args = _fixed_optargs(reg_args)
+            merged = {k: _optstrategy_dim(k, v) for k, v in reg_kwargs.items()}
             merged.update(dims)
             dims = merged
-        if not (isinstance(strategy, type) and issubclass(strategy, bt.Strategy)):
-            raise SpaceError(f"strategy={strategy!r}: pass a backtrader Strategy class (not an instance)")
+        _check_strategy(strategy)
+        names = _param_names(strategy)
+        dims, run_options = _split_run_options(dims, names)
+        fixed: dict[str, Any] = {}
+        added = [e[0] for e in self.strats if isinstance(e, list) and len(e) == 1 and e[0][0] is strategy]
+        if added:
+            add_args, add_kwargs = added[-1][1], added[-1][2]
+            args = args or tuple(add_args)
+            fixed = {k: v for k, v in add_kwargs.items() if k not in dims}
+            over = [k for k in add_kwargs if k in dims]
+            if add_kwargs:
+                label = _strategy_name(strategy)
+                msg = (f"cerebro.addstrategy({label}, ...) set {', '.join(f'{k}={v!r}' for k, v in fixed.items())}: "
+                       "every trial uses these as fixed params" if fixed else "")
+                if over:
+                    msg += ("; " if msg else "") + (f"the search space overrides {', '.join(over)} given to "
+                                                     f"cerebro.addstrategy({label}, ...)")
+                warnings.warn(msg + " (pass name=... to optimize_* to search a parameter)", UserWarning,
+                              stacklevel=4)
         if not dims:
+            known = f" ({', '.join(names)})" if names else ""
             raise SpaceError(
-                f"no parameters to optimize; pass some of {strategy.__name__}'s parameters "
-                f"({', '.join(strategy.params._getkeys())}) as keywords, e.g. fast=bto.Int(5, 50)"
+                f"no parameters to optimize; pass some of {_strategy_name(strategy)}'s parameters{known} as "
+                "keywords, e.g. fast=bto.Int(5, 50)"
             )
-        check_param_names(strategy, dims)
-        return strategy, Space(dims)
+        if names is not None:
+            check_param_names(strategy, dims)
+        return _Setup(strategy, Space(dims), args, fixed, run_options)
 
     def _study(self, strategy: type | None, dims: dict[str, Any], *, method: str, objective: Any,
                maximize: bool | None, constraint: Constraint | None, storage: str | Path | Storage | None,
                min_trades: int | None = None, limits: dict[str, Any] | None = None,
                study_name: str | None, progress: bool | None, window: Window | None, keep_series: bool,
                executor: str | Executor | None, keep_returns: bool = True) -> tuple[Study, Executor]:
-        strategy, space = self._resolve(strategy, dims)
+        setup = self._setup(strategy, dims)
+        strategy, space, run_options = setup.strategy, setup.space, dict(setup.run_options)
         obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
         obj.validate(analyzer_names(self.analyzers))
         if constraint is not None and not callable(constraint):
@@ -95,16 +228,18 @@ class Cerebro(bt.Cerebro):
         feeds = snapshot_feeds(self)
         if window is not None and window.start >= len(feeds[0]):
             raise SpaceError(f"{window} starts after the last bar; the first feed has {len(feeds[0])} bars")
-        ex = make_executor(self.p.maxcpus, executor)
+        ex = make_executor(run_options.pop("maxcpus", self.p.maxcpus), executor)
         try:
-            template: bytes | bt.Cerebro = pack_template(self)
+            template: bytes | bt.Cerebro = pack_template(self, run_options)
         except PicklingError:
             if not isinstance(ex, SerialExecutor):
                 raise
-            template = make_template(self)  # serial: the configuration never leaves this process
-        payload = Payload(template=template, feeds=feeds, strategy=strategy, objective=obj)
+            template = make_template(self, run_options)  # serial: the configuration never leaves this process
+        payload = Payload(template=template, feeds=feeds, strategy=strategy, objective=obj,
+                          strategy_args=feed_refs(setup.args, self.datas),
+                          strategy_kwargs=feed_refs(setup.kwargs, self.datas))
         store = get_storage(storage)
-        name = study_name or f"{strategy.__name__}-{method}"
+        name = study_name or f"{_strategy_name(strategy)}-{method}"
         study = Study(name=name, space=space, objective=obj, strategy=strategy, payload=payload, storage=store,
                       method=method, constraint=constraint, window=window, progress=progress, keep_series=keep_series,
                       keep_returns=keep_returns)

@@ -9,6 +9,7 @@ would pass.
 from __future__ import annotations
 
 import difflib
+import inspect
 import itertools
 import json
 import math
@@ -19,7 +20,7 @@ import numpy as np
 
 from .exceptions import SpaceError
 
-__all__ = ["Dimension", "Int", "Real", "Cat", "Space", "plain", "params_key"]
+__all__ = ["Dimension", "Int", "Real", "Cat", "Space", "plain", "params_key", "choice_label"]
 
 
 def plain(value: Any) -> Any:
@@ -280,8 +281,46 @@ class Real(_Numeric):
         return {"kind": "Real", "low": self.low, "high": self.high, "step": self.step, "log": self.log}
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_json_scalar(value: Any) -> bool:
+    return isinstance(value, _JSON_SCALARS) and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def choice_label(value: Any) -> str:
+    """A readable label of a :class:`Cat` choice that JSON cannot hold, equal in every run.
+
+    Tuples show their items (``"(10, 30)"``), classes and functions their full name
+    (``"backtrader.indicators.sma.MovingAverageSimple"``), other values their ``repr``.
+
+    Raises:
+        SpaceError: the value has no label that stays the same from run to run (an object whose ``repr`` shows
+            its memory address, a lambda).
+    """
+    if isinstance(value, tuple):
+        inner = ", ".join(json.dumps(v) if _is_json_scalar(v) else choice_label(v) for v in value)
+        return f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, type) or inspect.isfunction(value) or inspect.isbuiltin(value):
+        name = f"{value.__module__}.{value.__qualname__}"
+        if "<lambda>" in name or "<locals>" in name:
+            raise SpaceError(f"Cat choice {value!r} cannot be stored: it is defined inside a function, so it has no "
+                             "name that a later run can find; define it at module level")
+        return name
+    text = repr(value)
+    if " at 0x" in text:
+        raise SpaceError(f"Cat choice {text} cannot be stored: its repr changes from run to run, so a stored study "
+                         "could not tell it apart on resume; give it a __repr__ that names it, or use a string choice "
+                         "and map it to the object inside the strategy")
+    return text
+
+
 class Cat(Dimension):
     """A categorical parameter taking one of ``choices`` (any hashable, picklable values).
+
+    Choices that JSON cannot hold (tuples, indicator classes, ...) are stored in a study file as their position
+    plus a readable label (:func:`choice_label`) and rebuilt from the space; a choice without a stable label is
+    refused here, before any backtest.
 
     Example:
         >>> Cat(["sma", "ema"]).grid()
@@ -304,7 +343,14 @@ class Cat(Dimension):
                 raise SpaceError(f"Cat: choice {c!r} is not hashable; use strings, numbers or tuples") from None
             if c in seen and any(type(c) is type(s) and c == s for s in seen):
                 raise SpaceError(f"Cat: choice {c!r} is listed twice; remove the duplicate from {self.choices!r}")
+            if isinstance(c, float) and not math.isfinite(c):
+                raise SpaceError(f"Cat: choice {c!r} cannot be stored (JSON has no {c!r}); use a finite number or None")
             seen.append(c)
+        labels = [self._label(c) for c in self.choices]
+        dup = next((x for x in labels if labels.count(x) > 1 and not isinstance(x, (int, float, bool))), None)
+        if dup is not None:
+            raise SpaceError(f"Cat: two choices have the label {dup!r}, so a stored study could not tell them apart; "
+                             "give them distinct names")
 
     @property
     def cardinality(self) -> int:
@@ -342,9 +388,34 @@ class Cat(Dimension):
         n = len(self.choices)
         return self.choices[min(n - 1, max(0, int(round(float(u) * (n - 1)))))]
 
+    @staticmethod
+    def _label(c: Any) -> Any:
+        return c if _is_json_scalar(c) else choice_label(c)
+
     def describe(self) -> dict[str, Any]:
-        return {"kind": "Cat", "choices": [c if isinstance(c, (str, int, float, bool, type(None))) else repr(c)
-                                           for c in self.choices]}
+        return {"kind": "Cat", "choices": [self._label(c) for c in self.choices]}
+
+    def encode(self, value: Any) -> Any:
+        """``value`` as JSON: itself when JSON holds it, else ``{"cat_index": i, "label": ...}``."""
+        value = plain(value)
+        if _is_json_scalar(value):
+            return value
+        i = self.index(value)
+        return {"cat_index": i, "label": choice_label(self.choices[i])}
+
+    def decode(self, stored: Any) -> Any:
+        """The choice that :meth:`encode` stored (other values are returned as they are).
+
+        Raises:
+            SpaceError: the stored index or label does not match this dimension's choices.
+        """
+        if not (isinstance(stored, dict) and "cat_index" in stored):
+            return stored
+        i = stored["cat_index"]
+        if not (isinstance(i, int) and 0 <= i < len(self.choices)) or choice_label(self.choices[i]) != stored.get(
+                "label"):
+            raise SpaceError(f"stored choice {stored!r} does not match the choices {self.describe()['choices']}")
+        return self.choices[i]
 
 
 def as_dimension(name: str, spec: Any) -> Dimension:
@@ -468,6 +539,14 @@ class Space:
     def from_unit(self, u: Iterable[float]) -> dict[str, Any]:
         """Decode a unit-hypercube vector into the nearest legal point."""
         return {n: self.dims[n].from_unit(x) for n, x in zip(self.names, u)}
+
+    def encode_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` with every :class:`Cat` value JSON cannot hold replaced by its index and label."""
+        return {k: self.dims[k].encode(v) if isinstance(self.dims.get(k), Cat) else v for k, v in params.items()}
+
+    def decode_params(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """The inverse of :meth:`encode_params`."""
+        return {k: self.dims[k].decode(v) if isinstance(self.dims.get(k), Cat) else v for k, v in stored.items()}
 
     def describe(self) -> dict[str, Any]:
         """A JSON-safe description used to recognise the same space when a study resumes."""

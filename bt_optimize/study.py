@@ -113,7 +113,7 @@ class Study:
         self._n_ran = 0
         self._n_resumed = len(stored)
         for t in stored:
-            self._remember(t)
+            self._remember(self._decoded(t))
         self._runtime: Runtime | None = None
 
     # ------------------------------------------------------------------ bookkeeping
@@ -130,8 +130,13 @@ class Study:
                 t.value, None if self._best is None else self._best.value):
             self._best = t if self._keep else replace(t, analysis={}, returns=None)
 
+    def _decoded(self, t: Trial) -> Trial:
+        """A stored trial with its params rebuilt from the space (see :meth:`Space.encode_params`)."""
+        return replace(t, params=self.space.decode_params(t.params))
+
     def _record(self, t: Trial) -> Trial:
-        self.storage.add_trial(self._study_id, t)
+        # storage holds JSON only: Cat values JSON cannot hold are stored as their index and label
+        self.storage.add_trial(self._study_id, replace(t, params=self.space.encode_params(t.params)))
         self._remember(t)
         return t
 
@@ -348,7 +353,7 @@ class Study:
             source = self._records
         else:  # full records from storage, limited to the trials this study object has seen
             known = {t.number for t in self._records}
-            source = [t for t in self.storage.load_trials(self._study_id) if t.number in known]
+            source = [self._decoded(t) for t in self.storage.load_trials(self._study_id) if t.number in known]
         return sorted((t for t in source if states is None or t.state in states), key=lambda t: t.number)
 
     @property

@@ -178,13 +178,6 @@ def test_no_data_is_a_clear_error():
         bto.Cerebro().optimize_grid(SmaCross, fast=[5], progress=False)
 
 
-def test_replayed_feed_is_rejected():
-    c = bto.Cerebro()
-    c.replaydata(bto.datasets.load("orcl", fromdate=FROM, todate=TO), timeframe=bt.TimeFrame.Weeks)
-    with pytest.raises(bto.DataError, match="replay"):
-        c.optimize_grid(SmaCross, fast=[5], progress=False)
-
-
 def test_resampled_and_pandas_feeds_work():
     c = bto.Cerebro(maxcpus=1)
     c.resampledata(bto.datasets.load("orcl", fromdate="2000-01-01", todate=TO), timeframe=bt.TimeFrame.Weeks)

@@ -14,6 +14,7 @@ import pickle
 import re
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,10 +26,10 @@ from ..exceptions import PicklingError
 from ..objective import Objective, to_plain
 from ..stats.returns import pack_returns, unpack_returns
 from ..trial import TrialState, Window
-from .data import FeedSnapshot, build_feed, perturb_feeds, slice_feeds
+from .data import FeedSnapshot, build_feeds, perturb_feeds, slice_feeds
 
-__all__ = ["TrialSpec", "Payload", "Runtime", "make_template", "pack_template", "windowed_strategy", "PERF_NAME",
-           "reads_observers"]
+__all__ = ["TrialSpec", "Payload", "Runtime", "FeedRef", "feed_refs", "make_template", "pack_template",
+           "windowed_strategy", "PERF_NAME", "reads_observers"]
 
 PERF_NAME = "bto_performance"
 
@@ -65,11 +66,14 @@ class Payload:
             without data or strategies (for the serial executor, which never ships it, possibly the
             unpickled :func:`make_template` copy itself when its configuration cannot be pickled).
         feeds: The preloaded feeds as arrays.
-        strategy: The strategy class.
+        strategy: The strategy class (or a strategy factory, as ``optstrategy`` accepts).
         objective: How to score a finished run.
         perf_kwargs: Extra parameters of the Performance analyzer.
         keep_observers: Keep the Cerebro's default observers (``stdstats``) in every trial. By default trials
             leave them out unless something reads them (:func:`reads_observers`).
+        strategy_args: Positional arguments given to the strategy in every trial.
+        strategy_kwargs: Fixed keyword arguments given to the strategy in every trial (the trial's params win);
+            feeds in them are :class:`FeedRef` placeholders (see :func:`feed_refs`).
     """
 
     template: bytes | bt.Cerebro
@@ -78,20 +82,68 @@ class Payload:
     objective: Objective
     perf_kwargs: dict[str, Any] = field(default_factory=dict)
     keep_observers: bool = False
+    strategy_args: tuple = ()
+    strategy_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def make_template(cerebro: bt.Cerebro) -> bt.Cerebro:
-    """A copy of ``cerebro``'s configuration with no data, no strategies and no writers, ready to pickle."""
+@dataclass(frozen=True)
+class FeedRef:
+    """Stands for the user's feed number ``index`` in a template; the worker puts the rebuilt feed in its place."""
+
+    index: int
+
+
+def _map(obj: Any, fn: Callable[[Any], Any]) -> Any:
+    if isinstance(obj, list):
+        return [_map(x, fn) for x in obj]
+    if isinstance(obj, tuple) and type(obj) is tuple:
+        return tuple(_map(x, fn) for x in obj)
+    if isinstance(obj, dict) and type(obj) is dict:
+        return {k: _map(v, fn) for k, v in obj.items()}
+    return fn(obj)
+
+
+def feed_refs(obj: Any, datas: list[Any]) -> Any:
+    """``obj`` (arguments in lists, tuples and dicts) with every feed of ``datas`` replaced by a :class:`FeedRef`.
+
+    Observers, analyzers, sizers and strategies often get a feed (``addobserver(bt.observers.Benchmark, data=d)``);
+    a trial runs on rebuilt feeds, so the reference is kept by position and resolved by :func:`resolve_feeds`.
+    """
+    index = {id(d): i for i, d in enumerate(datas)}
+
+    def swap(x: Any) -> Any:
+        if isinstance(x, bt.AbstractDataBase) and id(x) in index:
+            return FeedRef(index[id(x)])
+        return x
+
+    return _map(obj, swap)
+
+
+def resolve_feeds(obj: Any, datas: list[Any]) -> Any:
+    """The inverse of :func:`feed_refs`: every :class:`FeedRef` replaced by the feed of ``datas`` at its index."""
+    return _map(obj, lambda x: datas[x.index] if isinstance(x, FeedRef) else x)
+
+
+def make_template(cerebro: bt.Cerebro, run_options: dict[str, Any] | None = None) -> bt.Cerebro:
+    """A copy of ``cerebro``'s configuration with no data, no strategies and no writers, ready to pickle.
+
+    ``run_options`` are ``Cerebro`` params set on the copy, as ``cerebro.run(**run_options)`` would set them.
+    Feeds given to analyzers, observers and sizers become :class:`FeedRef` placeholders.
+    """
     tpl = copy.copy(cerebro)
     tpl.__dict__.pop("runstrats", None)
     tpl.datas, tpl.datasbyname, tpl.feeds = [], {}, []
     tpl.strats, tpl.optcbs, tpl.writers = [], [], []
-    tpl.analyzers = list(cerebro.analyzers)
-    tpl.observers = list(cerebro.observers)
+    datas = list(cerebro.datas)
+    tpl.analyzers = [(c, *feed_refs((a, k), datas)) for c, a, k in cerebro.analyzers]
+    tpl.observers = [(m, c, *feed_refs((a, k), datas)) for m, c, a, k in cerebro.observers]
+    tpl.sizers = {i: (c, *feed_refs((a, k), datas)) for i, (c, a, k) in cerebro.sizers.items()}
     tpl._dooptimize = False
     tpl._dataid = None  # set per run (itertools counters do not pickle on every Python version)
     tpl.params = copy.copy(cerebro.params)
     tpl.p = tpl.params
+    for key, value in (run_options or {}).items():
+        setattr(tpl.p, key, value)
     tpl.p.writer = False
     tpl.p.maxcpus = 1
     # The broker points back at its Cerebro: map that reference to the template, or deepcopy would copy the
@@ -102,13 +154,13 @@ def make_template(cerebro: bt.Cerebro) -> bt.Cerebro:
     return tpl
 
 
-def pack_template(cerebro: bt.Cerebro) -> bytes:
+def pack_template(cerebro: bt.Cerebro, run_options: dict[str, Any] | None = None) -> bytes:
     """Pickle :func:`make_template` of ``cerebro``, naming the part that cannot be pickled if any.
 
     Raises:
         PicklingError: an analyzer, observer, sizer or broker argument cannot be sent to a worker.
     """
-    tpl = make_template(cerebro)
+    tpl = make_template(cerebro, run_options)
     try:
         return pickle.dumps(tpl, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
@@ -148,6 +200,8 @@ def reads_observers(strategy: type, cerebro: bt.Cerebro) -> bool:
     ``stats``, ``observers`` or ``getobservers``. Code whose source cannot be read counts as reading them.
     Observers the user added with ``addobserver`` always run.
     """
+    if not (isinstance(strategy, type) and issubclass(strategy, bt.Strategy)):
+        return True  # a strategy factory: the strategies it returns are not known here
     classes = list(_own_classes(strategy))
     for entry in getattr(cerebro, "analyzers", []):
         classes += _own_classes(entry[0])
@@ -175,6 +229,9 @@ def windowed_strategy(cls: type) -> type:
     """
     sub = _WINDOWED.get(cls)
     if sub is not None:
+        return sub
+    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
+        sub = _WINDOWED[cls] = _gated_factory(cls)
         return sub
 
     def _bto_active(self: Any) -> bool:
@@ -206,6 +263,22 @@ def windowed_strategy(cls: type) -> type:
     sub = type(cls.__name__, (cls,), ns)
     _WINDOWED[cls] = sub
     return sub
+
+
+def _gated_factory(factory: Any) -> type:
+    """A strategy factory (what ``optstrategy`` accepts: a callable returning a strategy) whose strategies are
+    gated as :func:`windowed_strategy` gates a class: each one becomes an instance of the gated subclass of its
+    own class."""
+
+    class GatedFactory:
+        def __new__(cls, *args: Any, bto_gate: float = float("-inf"), **kwargs: Any) -> Any:
+            strat = factory(*args, **kwargs)
+            strat.__class__ = windowed_strategy(type(strat))
+            strat.p.bto_gate = bto_gate
+            return strat
+
+    GatedFactory.__name__ = GatedFactory.__qualname__ = getattr(factory, "__name__", "GatedFactory")
+    return GatedFactory
 
 
 class Runtime:
@@ -242,14 +315,19 @@ class Runtime:
         feeds, gate = self._slice(spec.window)
         if spec.perturb is not None:
             feeds = perturb_feeds(feeds, spec.perturb)
-        for snap in feeds:
-            cerebro.adddata(build_feed(snap), name=snap.name or None)
+        for snap, feed in zip(feeds, build_feeds(feeds)):
+            cerebro.adddata(feed, name=snap.name or None)
+        datas = cerebro.datas
+        cerebro.analyzers = [(c, *resolve_feeds((a, k), datas)) for c, a, k in cerebro.analyzers]
+        cerebro.observers = [(m, c, *resolve_feeds((a, k), datas)) for m, c, a, k in cerebro.observers]
+        cerebro.sizers = {i: (c, *resolve_feeds((a, k), datas)) for i, (c, a, k) in cerebro.sizers.items()}
         strat = p.strategy
-        kwargs = dict(spec.params)
+        args = resolve_feeds(tuple(p.strategy_args), datas)
+        kwargs = {**resolve_feeds(dict(p.strategy_kwargs), datas), **spec.params}
         if gate is not None:
             strat = windowed_strategy(strat)
             kwargs["bto_gate"] = gate
-        cerebro.addstrategy(strat, **kwargs)
+        cerebro.addstrategy(strat, *args, **kwargs)
         cerebro.addanalyzer(Performance, _name=PERF_NAME, keep_series=spec.keep_series, **p.perf_kwargs)
         return cerebro
 
