@@ -742,7 +742,8 @@ def split_kwargs(cerebro: Any, method: str, strategy: type, kwargs: dict[str, An
         return {p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY} - _FACADE_OWNED
 
     mine = options(method)
-    strategy_params = set(strategy.params._getkeys()) if strategy is not None else set()
+    params = getattr(strategy, "params", None)  # a strategy factory has no params to check
+    strategy_params = set(params._getkeys()) if hasattr(params, "_getkeys") else set()
     method_kw, space = {}, {}
     for k, v in kwargs.items():
         if k in mine:

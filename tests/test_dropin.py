@@ -121,34 +121,42 @@ def test_every_optimizer_runs_resampled_feeds(method, kw):
     check_against_plain(study, _multi_tf, MultiTF, final_value)
 
 
-class GatedMultiTF(MultiTF):
-    """Reference for windows: MultiTF that places no order before ``trade_from``."""
-
-    params = (("trade_from", None),)
+def _gated(cls: type) -> type:
+    """Reference for windows: ``cls`` placing no order before the date ``trade_from``."""
 
     def buy(self, *a, **k):
-        return None if self.data.datetime.date(0) < self.p.trade_from else super().buy(*a, **k)
+        return None if self.data.datetime.date(0) < self.p.trade_from else cls.buy(self, *a, **k)
 
     def sell(self, *a, **k):
-        return None if self.data.datetime.date(0) < self.p.trade_from else super().sell(*a, **k)
+        return None if self.data.datetime.date(0) < self.p.trade_from else cls.sell(self, *a, **k)
+
+    return type(f"Gated{cls.__name__}", (cls,), {"params": (("trade_from", None),), "buy": buy, "sell": sell})
 
 
-def test_resampled_feed_in_a_window_equals_a_plain_run_on_the_slice():
-    c = _multi_tf(bto.Cerebro)
+@pytest.mark.parametrize("daily_first, strategy, space, window", [
+    (True, MultiTF, dict(period0=[10, 20], period1=[3]), (120, 300, 60)),
+    (False, OneFeedSma, dict(period=[4, 8]), (60, 120, 20)),
+], ids=["daily+weekly", "weekly-first"])
+def test_derived_feeds_in_a_window_equal_a_plain_run_on_the_slice(daily_first, strategy, space, window):
+    c = (_multi_tf if daily_first else _resampled_only)(bto.Cerebro)
     dates = [bt.num2date(x).date() for x in snapshot_feeds(c)[0].datetime]
-    s, e, w = 120, 300, 60
-    study = c.optimize_grid(MultiTF, period0=[10, 20], period1=[3], objective=final_value, progress=False,
-                            window=bto.Window(s, e, w))
+    s, e, w = window
+    study = c.optimize_grid(strategy, objective=final_value, progress=False, window=bto.Window(s, e, w), **space)
+    # the plain run loads the base bars of the window's bars (those after the bar before it), trades from its start
+    one_day = dt.timedelta(days=1)
+    first, trade_from = (dates[s - w], dates[s]) if daily_first else (dates[s - w - 1] + one_day,
+                                                                      dates[s - 1] + one_day)
 
     def sliced(cls: type) -> bt.Cerebro:
         ref = cls()
-        d = _orcl(dates[s - w].isoformat(), dates[e - 1].isoformat())
-        ref.adddata(d)
+        d = _orcl(first.isoformat(), dates[e - 1].isoformat())
+        if daily_first:
+            ref.adddata(d)
         ref.resampledata(d, timeframe=bt.TimeFrame.Weeks)
         return ref
 
     for t in study.get_trials():
-        value, _ = plain_value(sliced, GatedMultiTF, final_value, {**t.params, "trade_from": dates[s]})
+        value, _ = plain_value(sliced, _gated(strategy), final_value, {**t.params, "trade_from": trade_from})
         assert value == t.value
     assert final_value(study.run_best()) == study.best_value
 

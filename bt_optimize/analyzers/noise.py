@@ -235,7 +235,8 @@ class NoiseInfusion(bt.Analyzer):
         out = []
         for i, data in enumerate(self.datas):
             label = data._name or f"data{i}"
-            arrays = getattr(data.p, "arrays", None) if isinstance(data, ArrayFeed) else None
+            # a rebuilt feed with filters (resampled, replayed) holds its base bars, not the bars it shows
+            arrays = getattr(data.p, "arrays", None) if isinstance(data, ArrayFeed) and not data._filters else None
             if arrays is not None:
                 lines = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
             elif self._recorded is not None:
