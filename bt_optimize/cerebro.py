@@ -7,6 +7,8 @@ without a strategy they use the last ``optstrategy(...)`` registration and turn 
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -59,6 +61,17 @@ class _Setup:
 
 def _strategy_name(strategy: Any) -> str:
     return getattr(strategy, "__name__", None) or type(strategy).__name__
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of ``warnings.warn`` (called by the caller of this function) that points at user code."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _check_strategy(strategy: Any) -> None:
@@ -193,13 +206,13 @@ class Cerebro(bt.Cerebro):
             over = [k for k in add_kwargs if k in dims]
             if add_kwargs:
                 label = _strategy_name(strategy)
-                msg = (f"cerebro.addstrategy({label}, ...) set {', '.join(f'{k}={v!r}' for k, v in fixed.items())}: "
-                       "every trial uses these as fixed params" if fixed else "")
+                given = ", ".join(f"{k}={v!r}" for k, v in add_kwargs.items())
+                parts = [f"every trial keeps {', '.join(f'{k}={v!r}' for k, v in fixed.items())} (pass name=... "
+                         "to optimize_* to search one)"] if fixed else []
                 if over:
-                    msg += ("; " if msg else "") + (f"the search space overrides {', '.join(over)} given to "
-                                                     f"cerebro.addstrategy({label}, ...)")
-                warnings.warn(msg + " (pass name=... to optimize_* to search a parameter)", UserWarning,
-                              stacklevel=4)
+                    parts.append(f"the search space overrides {', '.join(over)}")
+                warnings.warn(f"{label} was added with cerebro.addstrategy({label}, {given}): " + "; ".join(parts),
+                              UserWarning, stacklevel=_user_stacklevel())
         if not dims:
             known = f" ({', '.join(names)})" if names else ""
             raise SpaceError(

@@ -3,5 +3,6 @@
 from sample_strategies.donchian import DonchianBreakout
 from sample_strategies.rsi_revert import RsiMeanReversion
 from sample_strategies.sma_cross import SmaCross
+from sample_strategies.two_feed import TwoFeedSma
 
-__all__ = ["DonchianBreakout", "RsiMeanReversion", "SmaCross"]
+__all__ = ["DonchianBreakout", "RsiMeanReversion", "SmaCross", "TwoFeedSma"]

@@ -15,6 +15,7 @@ import backtrader as bt
 
 import bt_optimize as bto
 from bt_optimize.objective import to_plain
+from sample_strategies import TwoFeedSma as MultiTF  # noqa: F401  (the multi-timeframe sample's strategy)
 
 
 def final_value(strategy: bt.Strategy) -> float:
@@ -26,23 +27,6 @@ def benchmark_last(strategy: bt.Strategy) -> float:
     """Objective reading the feed-bound Benchmark observer: strategy return minus the benchmark's last value."""
     obs = next(o for o in strategy.observers if isinstance(o, bt.observers.Benchmark))
     return float(obs.lines.timereturn[0]) - float(obs.lines.benchmark[0])
-
-
-class MultiTF(bt.Strategy):
-    """The multi-timeframe sample: an SMA on the daily feed and one on the resampled feed."""
-
-    params = (("period0", 10), ("period1", 5))
-
-    def __init__(self) -> None:
-        self.sma0 = bt.ind.SMA(self.data0, period=self.p.period0)
-        self.sma1 = bt.ind.SMA(self.data1, period=self.p.period1)
-
-    def next(self) -> None:
-        if not self.position:
-            if self.data0.close[0] > self.sma0[0] and self.data1.close[0] > self.sma1[0]:
-                self.buy()
-        elif self.data0.close[0] < self.sma0[0]:
-            self.close()
 
 
 class OneFeedSma(bt.Strategy):

@@ -345,7 +345,8 @@ class SkipEvery:
 def test_addstrategy_kwargs_are_fixed_params_with_a_warning():
     c = _one_feed(bto.Cerebro)
     c.addstrategy(OneFeedSma, stake=3, period=50)
-    with pytest.warns(UserWarning, match=r"stake=3.*fixed.*overrides period"):
+    msg = r"addstrategy\(OneFeedSma, stake=3, period=50\): every trial keeps stake=3 .*overrides period"
+    with pytest.warns(UserWarning, match=msg):
         study = c.optimize_grid(OneFeedSma, period=[5, 10], objective=final_value, progress=False)
     check_against_plain(study, _one_feed, OneFeedSma, final_value, fixed={"stake": 3})
 
