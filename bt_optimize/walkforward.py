@@ -745,8 +745,9 @@ def split_kwargs(cerebro: Any, method: str, strategy: type, kwargs: dict[str, An
     params = getattr(strategy, "params", None)  # a strategy factory has no params to check
     strategy_params = set(params._getkeys()) if hasattr(params, "_getkeys") else set()
     method_kw, space = {}, {}
+    run_options = set(bt.Cerebro.params._getkeys()) - strategy_params  # stdstats=..., passed on to optimize_*
     for k, v in kwargs.items():
-        if k in mine:
+        if k in mine or k in run_options:
             method_kw[k] = v
             continue
         others = [m for m in methods if m != method and k in options(m)]
