@@ -5,7 +5,7 @@ Usage::
     bt-optimize run study.toml [--quiet] [--no-report]
     bt-optimize report runs.db --study NAME -o report.html [--config study.toml]
     bt-optimize show runs.db [--study NAME] [--top 10]
-    bt-optimize demo [--trials 60] [--cpus 2] [--method random|grid]
+    bt-optimize demo [--trials 60] [--cpus 2] [--method bayes|random|grid]
     bt-optimize datasets
 
 Errors in the input (a bad config key, a file that is not a study file) print one line, ``error: ...``, and exit
@@ -24,6 +24,10 @@ from .exceptions import BtOptimizeError, StorageError
 __all__ = ["main"]
 
 
+#: The demo's trade-count floor: over ten years of daily bars, fewer closed trades than this is luck, not a strategy.
+DEMO_MIN_TRADES = 10
+
+
 def _demo(args: argparse.Namespace) -> int:
     import backtrader as bt
     import pandas as pd
@@ -39,13 +43,21 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"bt_optimize demo: SmaCross on ORCL daily 2005-2014 ({args.method}, maxcpus={args.cpus})")
     common = dict(objective="sharpe_ratio", constraint=_fast_below_slow, storage=args.storage,
                   study_name=f"demo-{args.method}" if args.storage else None, progress=not args.quiet)
+    space = dict(fast=bto.Int(2, 60), slow=bto.Int(10, 250, step=5), stop=bto.Real(0.01, 0.2, log=True),
+                 ma=bto.Cat(["sma", "ema"]))
     if args.method == "grid":
         study = cerebro.optimize_grid(SmaCross, fast=range(5, 55, 5), slow=range(20, 220, 20), **common)
-    else:
-        study = cerebro.optimize_random(SmaCross, fast=bto.Int(2, 60), slow=bto.Int(10, 250, step=5),
-                                        stop=bto.Real(0.01, 0.2, log=True), ma=bto.Cat(["sma", "ema"]),
-                                        n_trials=args.trials, seed=args.seed, **common)
+    elif args.method == "random":
+        study = cerebro.optimize_random(SmaCross, n_trials=args.trials, seed=args.seed, min_trades=DEMO_MIN_TRADES,
+                                        **space, **common)
+    else:  # Bayesian search with a trade-count floor: a lucky point with a handful of trades cannot win
+        study = cerebro.optimize_bayes(SmaCross, n_trials=args.trials, batch_size=max(2, args.cpus), seed=args.seed,
+                                       min_trades=DEMO_MIN_TRADES, **space, **common)
     df = study.trials
+    if args.method != "grid":
+        floored = int(df["error"].fillna("").str.startswith("limits:").sum())
+        print(f"min_trades={DEMO_MIN_TRADES}: {floored} trial{'s' if floored != 1 else ''} with fewer closed trades "
+              "set aside as infeasible (never the best)")
     done = df[df.state == "complete"].sort_values("value", ascending=False)
     cols = ["number", "value"] + [c for c in df.columns if c.startswith("params_")] + [
         "total_return", "max_drawdown", "n_trades"]
@@ -226,8 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.set_defaults(func=_show)
     demo = sub.add_parser("demo", help="optimize a sample strategy on bundled ORCL data and print the results",
                           description="Optimize SmaCross on bundled ORCL daily bars and print the best trials.")
-    demo.add_argument("--method", choices=["random", "grid"], default="random", help="search method (default random)")
-    demo.add_argument("--trials", type=int, default=60, help="backtests for random search (default 60)")
+    demo.add_argument("--method", choices=["bayes", "random", "grid"], default="bayes",
+                      help="search method (default bayes, with min_trades)")
+    demo.add_argument("--trials", type=int, default=60, help="backtests for bayes and random search (default 60)")
     demo.add_argument("--cpus", type=int, default=2, help="worker processes (default 2)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--storage", default=None, help="SQLite file to keep (and resume) the study")
