@@ -412,6 +412,8 @@ class Study:
 
         Raises:
             ValueError: a bad ``n_blocks`` or ``metric``.
+            ObjectiveError: a multi-objective study (no single best trial to judge; combine the objectives with
+                ``bto.Score(...)``).
 
         Example:
             >>> rep = study.overfitting()  # doctest: +SKIP
