@@ -212,8 +212,10 @@ def drive(search: Any, table: dict[str, float | None], budget: int, batch: int |
     return values
 
 
-def run_tpe(space: Space, table: dict[str, float | None], budget: int, seed: int) -> list[float | None]:
-    """Optuna's TPE (default settings) over the same discrete space; repeated points are told from cache."""
+def run_tpe(space: Space, table: dict[str, float | None], budget: int, seed: int,
+            multivariate: bool = False) -> list[float | None]:
+    """Optuna's TPE (default settings, or ``multivariate=True``) over the same discrete space; repeated points are
+    told from cache."""
     import optuna
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -226,7 +228,8 @@ def run_tpe(space: Space, table: dict[str, float | None], budget: int, seed: int
             dists[n] = FloatDistribution(d.low, d.high, step=d.step, log=d.log)
         else:
             dists[n] = CategoricalDistribution(d.choices)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    sampler = optuna.samplers.TPESampler(seed=seed, multivariate=multivariate)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
     values: list[float | None] = []
     known: dict[str, float | None] = {}
     asks = 0
