@@ -1,0 +1,314 @@
+"""Score the searches on the suite's cached grids and write ``docs/benchmarks_suite.md``.
+
+Protocol (issue 13): every problem of ``problems.py`` (each grid backtested once and cached), budgets of 5, 10 and
+20 % of the grid and of 20, 40 and 80 trials (capped at the grid's size), seeds 0..9, and for each method:
+
+- ``bayes``: ``BayesSearch`` built as ``optimize_bayes`` builds it for that ``n_trials`` and ``batch_size`` (4, its
+  default, and 1), driven through ask/tell as ``Study.optimize`` drives it;
+- ``random``: ``RandomSearch`` (what ``optimize_random`` runs);
+- ``tpe``: Optuna's ``TPESampler(multivariate=True)`` through ``ask``/``tell``;
+- ``genetic``: ``GeneticSearch`` with the options ``optimize_genetic`` uses for that ``n_trials`` (one generation
+  per round).
+
+The objective is the cached value of the point (nothing is backtested): this measures which points each method
+chooses. Points proposed twice are told from cache and cost nothing; budgets count distinct points. Score:
+normalised regret ``(grid best - best found) / (grid best - grid median)``, 0 = the grid's best, 1 = no better than
+the median point. Methods whose proposals do not depend on ``n_trials`` run once per seed up to the largest budget
+and are scored on prefixes.
+
+Usage::
+
+    python benchmarks/suite/run.py                      # the whole protocol, writes docs/benchmarks_suite.md
+    python benchmarks/suite/run.py --half tune --methods bayes --batch 4 --no-docs   # a quick look while tuning
+    python benchmarks/suite/run.py --rows base.json --methods random,tpe,genetic --no-docs  # baselines once ...
+    python benchmarks/suite/run.py --reuse base.json    # ... then everything, reusing the baselines' rows
+
+Every run is a deterministic function of the cached grid, the method and the seed, so rows reused from an earlier
+run of the same code are the rows this run would compute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+
+from benchmarks.search_quality import drive, regret, run_tpe  # noqa: E402
+from benchmarks.suite.problems import BY_NAME, PROBLEMS, SPLIT, SPLIT_SEED, Problem  # noqa: E402
+from bt_optimize.search.bayes import BayesSearch  # noqa: E402
+from bt_optimize.search.genetic import GeneticSearch, budget_defaults  # noqa: E402
+from bt_optimize.search.random import RandomSearch  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "docs" / "benchmarks_suite.md"
+METHODS = ("bayes", "random", "tpe", "genetic")
+PCTS = (0.05, 0.10, 0.20)
+FIXED = (20, 40, 80)
+
+
+def budgets(n: int) -> dict[str, int]:
+    """Budget label -> distinct points, for a grid of ``n`` points."""
+    out = {f"{round(100 * p)}%": max(2, round(p * n)) for p in PCTS}
+    out.update({str(k): min(k, n) for k in FIXED})
+    return out
+
+
+def bayes_search(space: Any, seed: int, batch: int, n_trials: int, options: dict[str, Any]) -> BayesSearch:
+    """The search ``optimize_bayes(n_trials=..., batch_size=batch, seed=seed)`` builds (plus ``options``)."""
+    return BayesSearch(space, seed, maximize=True, batch_size=batch, **options)
+
+
+def genetic_search(space: Any, seed: int, n_trials: int | None) -> tuple[GeneticSearch, int]:
+    """The search ``optimize_genetic(n_trials=..., seed=seed)`` builds, and its round size (one generation);
+    ``n_trials=None``: the defaults before they adapted to the budget (population 30, 3 elites)."""
+    pop, elite = budget_defaults(n_trials)
+    ga = GeneticSearch(space, seed, maximize=True, population_size=pop, generations=40, elite_size=elite)
+    return ga, pop
+
+
+def one_run(args: tuple[str, str, int, int, int, dict[str, Any]]) -> list[float | None]:
+    """The values of the distinct points one method evaluated, in order (worker entry point)."""
+    name, method, batch, seed, budget, options = args
+    prob = BY_NAME[name]
+    table, space = prob.table(), prob.space
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "bayes":
+            return drive(bayes_search(space, seed, batch, budget, options), table, budget, batch)
+        if method == "random":
+            return drive(RandomSearch(space, seed), table, budget, None)
+        if method == "tpe":
+            return run_tpe(space, table, budget, seed, multivariate=True)
+        if method in ("genetic", "genetic30"):
+            ga, pop = genetic_search(space, seed, budget if method == "genetic" else None)
+            return drive(ga, table, budget, pop)
+    raise ValueError(method)
+
+
+def tasks(problems: list[Problem], methods: list[str], seeds: list[int], batches: list[int],
+          options: dict[str, Any]) -> list[tuple[tuple[str, str, int, int, int, dict[str, Any]], list[str]]]:
+    """(run arguments, budget labels scored on that run); budget-independent methods run once per seed."""
+    out = []
+    for prob in problems:
+        bud = budgets(int(prob.space.cardinality))
+        for method in methods:
+            for batch in (batches if method == "bayes" else [1]):
+                for seed in seeds:
+                    if method == "genetic":  # its options depend on n_trials
+                        for label, k in bud.items():
+                            out.append(((prob.name, method, batch, seed, k, options), [label]))
+                    else:
+                        out.append(((prob.name, method, batch, seed, max(bud.values()), options), list(bud)))
+    return out
+
+
+def measure(problems: list[Problem], methods: list[str], seeds: list[int], batches: list[int],
+            options: dict[str, Any], jobs: int) -> list[dict[str, Any]]:
+    """Run everything; one row per (problem, method, batch, seed, budget) with its regret."""
+    todo = tasks(problems, methods, seeds, batches, options)
+    stats = {p.name: _stats(p) for p in problems}
+    rows: list[dict[str, Any]] = []
+    mapper: Callable[..., Any]
+    if jobs > 1:
+        pool = ProcessPoolExecutor(jobs)
+        mapper = pool.map
+    else:
+        pool, mapper = None, map
+    try:
+        for (args, labels), values in zip(todo, mapper(one_run, [a for a, _ in todo])):
+            name, method, batch, seed, _, _ = args
+            best, median = stats[name][:2]
+            bud = budgets(int(BY_NAME[name].space.cardinality))
+            for label in labels:
+                rows.append({"problem": name, "method": method if method != "bayes" else f"bayes/{batch}",
+                             "seed": seed, "budget": label, "regret": regret(values[: bud[label]], best, median)})
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return rows
+
+
+def _stats(prob: Problem) -> tuple[float, float, float, float]:
+    """Best and median of the finite values, share of points at exactly 0 (no trade), share failed."""
+    vals = list(prob.table().values())
+    ok = np.array([v for v in vals if v is not None])
+    return (float(ok.max()), float(np.median(ok)), float(np.mean(ok == 0.0)) * len(ok) / len(vals),
+            1.0 - len(ok) / len(vals))
+
+
+def cell(rows: list[dict[str, Any]]) -> tuple[float, float, float]:
+    """Median, mean and worst regret over seeds."""
+    r = [x["regret"] for x in rows]
+    return statistics.median(r), statistics.fmean(r), max(r)
+
+
+def index(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault((r["problem"], r["method"], r["budget"]), []).append(r)
+    return out
+
+
+def summary(rows: list[dict[str, Any]], names: list[str], methods: list[str], labels: list[str]) -> list[str]:
+    """Mean over problems of the median regret (and of the mean regret) per method and budget."""
+    idx = index(rows)
+    lines = ["| budget | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+    for label in labels:
+        cells = []
+        for m in methods:
+            cs = [cell(idx[(n, m, label)]) for n in names if (n, m, label) in idx]
+            cells.append(f"{statistics.fmean(c[0] for c in cs):.3f} ({statistics.fmean(c[1] for c in cs):.3f})"
+                         if cs else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def detail(rows: list[dict[str, Any]], names: list[str], methods: list[str], label: str) -> list[str]:
+    """Per problem at one budget: median / mean / worst regret per method, and the target checks for bayes."""
+    idx = index(rows)
+    lines = ["| problem | " + " | ".join(methods) + " | bayes/4 - min(random, tpe) |",
+             "|---|" + "---:|" * (len(methods) + 1)]
+    for n in names:
+        cells, med = [], {}
+        for m in methods:
+            if (n, m, label) not in idx:
+                cells.append("")
+                continue
+            c = cell(idx[(n, m, label)])
+            med[m] = c[0]
+            cells.append(f"{c[0]:.3f} / {c[1]:.3f} / {c[2]:.3f}")
+        gap = ""
+        if {"bayes/4", "random", "tpe"} <= med.keys():
+            g = med["bayes/4"] - min(med["random"], med["tpe"])
+            gap = f"{g:+.3f}" + (" **miss**" if g > 0.01 else "")
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | {gap} |")
+    return lines
+
+
+def targets(rows: list[dict[str, Any]], names: list[str]) -> list[str]:
+    """The issue's targets, checked for ``bayes/4`` (and ``bayes/1``)."""
+    idx = index(rows)
+    out = []
+    for b in ("bayes/4", "bayes/1"):
+        misses, worst_gap, n_cells = [], 0.0, 0
+        for n in names:
+            bud = budgets(int(BY_NAME[n].space.cardinality))
+            for label, k in bud.items():
+                if k < 20 or (n, b, label) not in idx or (n, "random", label) not in idx:
+                    continue
+                n_cells += 1
+                g = cell(idx[(n, b, label)])[0] - cell(idx[(n, "random", label)])[0]
+                worst_gap = max(worst_gap, g)
+                if g > 0.02:
+                    misses.append(f"{n} at {label} ({g:+.3f})")
+        out.append(f"- `{b}` median regret more than 0.02 above random search's, at budgets of 20 trials or more: "
+                   f"{len(misses)} of {n_cells} cells" + (f": {', '.join(misses)}" if misses else "")
+                   + f"; largest gap {worst_gap:+.3f}.")
+    return out
+
+
+def report(rows: list[dict[str, Any]], seeds: list[int], secs: float, methods: list[str]) -> str:
+    tune = [p.name for p in PROBLEMS if SPLIT[p.name] == "tune"]
+    hold = [p.name for p in PROBLEMS if SPLIT[p.name] == "holdout"]
+    labels = [f"{round(100 * p)}%" for p in PCTS] + [str(k) for k in FIXED]
+    lines = [
+        "## Search suite: robustness on problems the defaults were not tuned on",
+        "",
+        "`python benchmarks/suite/run.py`; the protocol is in the script's docstring, the problems in "
+        "`benchmarks/suite/problems.py` (their grids were backtested once, cached in `benchmarks/suite/cache/`). "
+        f"{len(seeds)} seeds; {len(PROBLEMS)} problems split at random (seed {SPLIT_SEED}) into a **tune** half "
+        "(defaults may be chosen on it) and a **holdout** half (a default stays only if it also helps there). "
+        f"Everything below ran side by side in one run of {secs / 60:.1f} min. `bayes/4` and `bayes/1`: "
+        "`optimize_bayes` with `batch_size` 4 (its default) and 1; `genetic`: `optimize_genetic`'s defaults for "
+        "that `n_trials`; `tpe`: Optuna's TPE with `multivariate=True`.",
+        "",
+        "### The problems",
+        "",
+        "| problem | half | kind | space | best | median | no-trade share | failed share |",
+        "|---|---|---|---|---:|---:|---:|---:|",
+    ]
+    for p in PROBLEMS:
+        best, med, zero, failed = _stats(p)
+        lines.append(f"| {p.name} | {SPLIT[p.name]} | {p.kind} | {p.describe()} | {best:.3f} | {med:.3f} | "
+                     f"{100 * zero:.0f} % | {100 * failed:.0f} % |")
+    lines += ["", "### Mean over the problems of each half: median regret (mean regret in brackets)", "",
+              "Lower is better; 0 = every seed found the grid's best.", ""]
+    for title, names in (("tune", tune), ("holdout", hold)):
+        lines += [f"**{title}** ({', '.join(names)})", ""] + summary(rows, names, methods, labels) + [""]
+    for label in ("10%", "40"):
+        lines += [f"### Per problem at budget {label}: median / mean / worst seed", ""]
+        for title, names in (("tune", tune), ("holdout", hold)):
+            lines += [f"**{title}**", ""] + detail(rows, names, methods, label) + [""]
+    lines += ["### Targets (issue 13)", ""] + targets(rows, [p.name for p in PROBLEMS]) + [""]
+    idx = index(rows)
+    for title, names in (("tune", tune), ("holdout", hold)):
+        m = statistics.fmean(cell(idx[(n, "bayes/4", "10%")])[1] for n in names if (n, "bayes/4", "10%") in idx) \
+            if any((n, "bayes/4", "10%") in idx for n in names) else math.nan
+        lines.append(f"- mean regret of `bayes/4` over the {title} half at 10 %: {m:.3f} (target for the holdout "
+                     "half: <= 0.05).")
+    lines += ["", f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python "
+                  f"{platform.python_version()}, numpy {np.__version__}; load average {os.getloadavg()[0]:.1f} at the "
+                  "end.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--batch", default="4,1", help="batch sizes of bayes, comma-separated")
+    parser.add_argument("--half", choices=("tune", "holdout", "all"), default="all")
+    parser.add_argument("--problems", default="", help="comma-separated names (default: the half's)")
+    parser.add_argument("--option", action="append", default=[], help="extra BayesSearch option name=json")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rows", type=pathlib.Path, default=None, help="also write the raw rows (JSON)")
+    parser.add_argument("--reuse", type=pathlib.Path, action="append", default=[],
+                        help="rows written by --rows; their (problem, method) cells are not run again")
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args(argv)
+    names = args.problems.split(",") if args.problems else [p.name for p in PROBLEMS
+                                                            if args.half == "all" or SPLIT[p.name] == args.half]
+    problems = [BY_NAME[n] for n in names]
+    methods = args.methods.split(",")
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
+    seeds = list(range(args.seeds))
+    batches = [int(b) for b in args.batch.split(",")]
+    t0 = time.perf_counter()
+    reused = [r for f in args.reuse for r in json.loads(f.read_text(encoding="utf-8"))
+              if r["problem"] in names and r["seed"] in seeds]
+    have = {(r["problem"], r["method"].split("/")[0]) for r in reused}
+    rows = list(reused)
+    for prob in problems:
+        todo = [m for m in methods if (prob.name, m) not in have]
+        if todo:
+            rows += measure([prob], todo, seeds, batches, options, min(2, args.jobs))
+    secs = time.perf_counter() - t0
+    if args.rows:
+        args.rows.write_text(json.dumps(rows), encoding="utf-8")
+    shown = [m for m in ([f"bayes/{b}" for b in batches] if "bayes" in methods else []) + methods if m != "bayes"]
+    labels = [f"{round(100 * p)}%" for p in PCTS] + [str(k) for k in FIXED]
+    out = [f"{len(rows)} rows in {secs:.0f} s"] + summary(rows, names, shown, labels)
+    for label in ("10%", "40"):
+        out += [f"budget {label}"] + detail(rows, names, shown, label)
+    if not args.no_docs:
+        OUTPUT.write_text(report(rows, seeds, secs, shown), encoding="utf-8")
+    print("\n".join(out))
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
