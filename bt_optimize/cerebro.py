@@ -339,10 +339,9 @@ class Cerebro(bt.Cerebro):
                               limits=limits, storage=storage, study_name=study_name, progress=progress,
                               window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
 
-    def optimize_genetic(self, strategy: type | None = None, *, population_size: int | None = None,
-                         generations: int = 40, n_trials: int | None = None, selection: str = "tournament",
-                         tournament_size: int = 3, crossover_prob: float = 0.8, mutation_prob: float = 0.2,
-                         elite_size: int | None = None,
+    def optimize_genetic(self, strategy: type | None = None, *, population_size: int = 30, generations: int = 40,
+                         n_trials: int | None = None, selection: str = "tournament", tournament_size: int = 3,
+                         crossover_prob: float = 0.8, mutation_prob: float = 0.2, elite_size: int = 3,
                          patience: int | None = None, target: float | None = None, max_time: float | None = None,
                          diversity_threshold: float | None = 0.01, seed: int | None = None,
                          objective: Any = "sharpe_ratio", maximize: bool | None = None,
@@ -365,9 +364,7 @@ class Cerebro(bt.Cerebro):
 
         Args:
             strategy: The strategy class (``None``: the last ``optstrategy`` registration).
-            population_size: Individuals per generation (default: 30, or ``n_trials // 5`` (at least 8) when
-                ``n_trials`` is under 150, so that a small budget still spans several generations; see
-                :func:`~bt_optimize.search.genetic.budget_defaults`).
+            population_size: Individuals per generation.
             generations: Generations to evaluate, the initial random one included (stop reason
                 ``"generations"``).
             n_trials: Cap on the number of backtests (cache hits do not count; stop reason ``"budget"``).
@@ -376,8 +373,7 @@ class Cerebro(bt.Cerebro):
             tournament_size: Aspirants per tournament.
             crossover_prob: Probability that a pair of parents is crossed.
             mutation_prob: Probability that a child is mutated.
-            elite_size: Best distinct individuals copied unchanged into the next generation (default: 3, fewer
-                for a small population).
+            elite_size: Best distinct individuals copied unchanged into the next generation.
             patience: Stop after this many generations without a better best value (``"patience"``).
             target: Stop once the best value reaches this (``"target"``).
             max_time: Seconds after which no new generation starts (``"max_time"``).
@@ -401,11 +397,10 @@ class Cerebro(bt.Cerebro):
             ...                                  population_size=20, generations=10, seed=42)  # doctest: +SKIP
             >>> study.generations.tail()  # doctest: +SKIP
         """
-        from .search.genetic import GeneticSearch, budget_defaults, check_genetic_options
+        from .search.genetic import GeneticSearch, check_genetic_options
 
         if n_trials is not None and (not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1):
             raise SpaceError(f"n_trials={n_trials!r}: give None (no cap) or a positive whole number of backtests")
-        population_size, elite_size = budget_defaults(n_trials, population_size, elite_size)
         options = dict(population_size=population_size, generations=generations, selection=selection,
                        tournament_size=tournament_size, crossover_prob=crossover_prob, mutation_prob=mutation_prob,
                        elite_size=elite_size, patience=patience, target=target, max_time=max_time,

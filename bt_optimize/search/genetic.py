@@ -51,7 +51,7 @@ from ..trial import TrialState
 from .base import Search
 
 __all__ = ["GeneticSearch", "SELECTIONS", "STOP_REASONS", "check_genetic_options", "select", "roulette_weights",
-           "rank_weights", "diversity", "budget_defaults"]
+           "rank_weights", "diversity"]
 
 #: Selection operators accepted by ``selection=``.
 SELECTIONS: tuple[str, ...] = ("tournament", "roulette", "rank")
@@ -655,18 +655,3 @@ class GeneticSearch(Search):
         cols = ["generation", "best", "mean", "std", "diversity", "n_evaluated", "n_cached", "n_failed",
                 "best_so_far"]
         return pd.DataFrame(self._stats, columns=cols)
-
-
-def budget_defaults(n_trials: int | None, population_size: int | None = None,
-                    elite_size: int | None = None) -> tuple[Any, Any]:
-    """``optimize_genetic``'s population and elite sizes for a budget of ``n_trials`` backtests.
-
-    Unless given: a population of 30, or ``n_trials // 5`` (at least 8) when ``n_trials`` is under 150, so that a
-    small budget still spans about five generations instead of one random one; elites 3, or
-    ``min(3, population // 8)`` (at least 1) for a default population. Chosen on the search suite
-    (``benchmarks/suite/``; ``docs/benchmarks_suite.md``).
-    """
-    if population_size is not None:
-        return population_size, 3 if elite_size is None else elite_size
-    population_size = 30 if n_trials is None or n_trials >= 150 else max(8, n_trials // 5)
-    return population_size, max(1, min(3, population_size // 8)) if elite_size is None else elite_size
