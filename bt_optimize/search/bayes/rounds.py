@@ -13,7 +13,6 @@ from ...space import params_key
 from .acquisition import AUTO_LADDER, FIXED, HEDGE, Acquisition, auto_level
 from .candidates import near_incumbent, perturbed_candidates
 from .gp import GP, Batch, one_blas_thread
-from .portfolio import allocate, credit, shares, tree_scores
 from .targets import surrogate_targets
 
 __all__ = ["SurrogateRounds", "MAX_FIT_POINTS", "REFIT_GROWTH"]
@@ -76,32 +75,14 @@ class SurrogateRounds:
         return self._gp
 
     def _model_batch(self, n: int) -> list[dict[str, Any]]:
-        base = len(self._X) + len(self._pending)
-        if self._bandit:
-            with one_blas_thread():
-                out = self._model_batch_serial(self._slots(n, base))
-        else:
-            # positions k (counted over all points told or proposed) with floor((k + 1) * share) > floor(k * share)
-            # get a random point: an even spread of ``random_share`` of the proposals
-            share = self.random_share
-            n_rand = sum(1 for k in range(base, base + n) if math.floor((k + 1) * share) > math.floor(k * share))
-            with one_blas_thread():
-                out = self._model_batch_serial(["gp"] * (n - n_rand)) if n - n_rand else []
+        # positions k (counted over all points told or proposed) with floor((k + 1) * share) > floor(k * share)
+        # get a random point: an even spread of ``random_share`` of the proposals
+        base, share = len(self._X) + len(self._pending), self.random_share
+        n_rand = sum(1 for k in range(base, base + n) if math.floor((k + 1) * share) > math.floor(k * share))
+        with one_blas_thread():
+            out = self._model_batch_serial(n - n_rand) if n - n_rand else []
         out += self._random_batch(n - len(out), np.random.default_rng([self._base, 4, base]))
         return out
-
-    def proposer_shares(self) -> dict[str, float]:
-        """The current share of each proposer of the portfolio (:func:`~.portfolio.shares` of their credit)."""
-        names = list(self.portfolio)
-        return dict(zip(names, shares(names, credit(self._y, self._who)).tolist()))
-
-    def _slots(self, n: int, base: int) -> list[str]:
-        """The proposer of each of the ``n`` points of this round (gp slots first)."""
-        sh = self.proposer_shares()
-        names = list(sh)
-        offset = float(np.random.default_rng([self._base, 5, base]).random())
-        slots = allocate(names, np.array([sh[k] for k in names]), n, offset)
-        return sorted(slots, key=lambda k: k != "gp")
 
     def _random_batch(self, n: int, rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
         out = []
@@ -140,15 +121,12 @@ class SurrogateRounds:
             post = Batch(gp, X, z, noise, self._enc.transform(points))
             return post.mu, post.sd
 
-    def _model_batch_serial(self, slots: list[str]) -> list[dict[str, Any]]:
-        """Choose one point per slot (``"gp"``, ``"trees"`` or ``"random"``), conditioning the GP on each."""
-        n = len(slots)
+    def _model_batch_serial(self, n: int) -> list[dict[str, Any]]:
         rng = np.random.default_rng([self._base, 1, len(self._X)])
         tr = self._training()
         if tr is None:
             return self._random_batch(n)
         gp, X, z, noise = tr
-        X0, z0 = X, z
         y_best = float(z.min())
         lie = y_best
         if self._pending:
@@ -166,36 +144,12 @@ class SurrogateRounds:
         out: list[dict[str, Any]] = []
         check = self.constraint is not None and self._grid is None  # grid candidates are filtered already
         infeasible: list[int] = []
-        trees: np.ndarray | None = None
-        rand_rng = np.random.default_rng([self._base, 4, len(self._X) + len(self._pending)])
-        todo = list(slots)
-        while todo and not taken.all():
-            who = todo[0]
-            attrs: dict[str, Any]
-            if who == "random":
-                p = self._random_point(rand_rng)
-                if p is None:
-                    break
-                todo.pop(0)
-                self._propose(p, {"phase": "bo", "acquisition": "random", "proposer": "random"})
-                out.append(p)
-                continue
-            if who == "trees":
-                if trees is None:
-                    trees = tree_scores(X0, z0, Xc, int(rng.integers(2**31)))
-                score = trees.copy()
-                attrs = {"phase": "bo", "acquisition": "EI", "proposer": "trees"}
-                here = False
-            else:
-                here = local is not None and not any(a == "gp" for a in slots[: n - len(todo)]) and bool(
-                    (local & ~taken).any())
-                score = acq.score(batch.mu, batch.sd, y_best)
-                if here:
-                    score[~local] = -np.inf
-                attrs = {"phase": "bo", **acq.attrs(), **({"local": True} if here else {})}
-                if self._bandit:
-                    attrs["proposer"] = "gp"
+        while len(out) < n and not taken.all():
+            here = local is not None and not out and bool((local & ~taken).any())
+            score = acq.score(batch.mu, batch.sd, y_best)
             score[taken] = -np.inf
+            if here:
+                score[~local] = -np.inf
             j = int(np.argmax(score))
             taken[j] = True
             p = self._enc.point(R[j])
@@ -204,8 +158,7 @@ class SurrogateRounds:
             if check and not self._feasible(p):
                 infeasible.append(j)
                 continue
-            todo.pop(0)
-            self._propose(p, attrs)
+            self._propose(p, {"phase": "bo", **acq.attrs(), **({"local": True} if here else {})})
             out.append(p)
             batch.condition(j, lie)
         for j in infeasible[: n - len(out)] if not out else []:  # nothing feasible left: let the study record them

@@ -15,7 +15,6 @@ from ..base import Search, constraint_allows
 from ..encoding import Encoder
 from .acquisition import ACQUISITIONS, HEDGE, STALL_THRESHOLD
 from .gp import GP
-from .portfolio import check_portfolio
 from .rounds import SurrogateRounds
 from .targets import OUTPUT_TRANSFORMS
 
@@ -100,10 +99,7 @@ class BayesSearch(SurrogateRounds, Search):
         output_transform: ``"rank"`` (normal scores of the ranks) or ``"standard"`` (standardised values); see the
             module docstring.
         local_picks: Take the first point of each round from near the incumbent (module docstring).
-        random_share: Share of the proposals after the initial design that are uniform random points, in ``[0, 1)``
-            (without a bandit portfolio).
-        portfolio: Proposers sharing each round (:mod:`.portfolio`): ``None`` or ``("gp",)`` for the GP alone
-            (with ``random_share`` random points); more names let a bandit set their shares from realised results.
+        random_share: Share of the proposals after the initial design that are uniform random points, in ``[0, 1)``.
 
     Raises:
         ValueError: an argument is out of range (the message names the fix).
@@ -127,8 +123,7 @@ class BayesSearch(SurrogateRounds, Search):
                  initial_values: Sequence[float | None] | None = None, patience: int | None = None,
                  tol: float = 0.0, window: int | None = None, stall_threshold: float = STALL_THRESHOLD,
                  n_candidates: int = 2000, constraint: Constraint | None = None,
-                 output_transform: str = "rank", local_picks: bool = True, random_share: float = 0.125,
-                 portfolio: Sequence[str] | None = None) -> None:
+                 output_transform: str = "rank", local_picks: bool = True, random_share: float = 0.125) -> None:
         super().__init__(space, seed)
         check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
                         patience=patience, tol=tol, window=window)
@@ -153,10 +148,6 @@ class BayesSearch(SurrogateRounds, Search):
         if isinstance(random_share, bool) or not isinstance(random_share, (int, float)) or not 0 <= random_share < 1:
             raise ValueError(f"random_share={random_share!r}: give a share of the proposals in [0, 1)")
         self.random_share = float(random_share)
-        if portfolio is not None:
-            check_portfolio(portfolio)
-        self.portfolio: tuple[str, ...] = ("gp",) if portfolio is None else tuple(portfolio)
-        self._bandit = self.portfolio != ("gp",)
         self._sign = -1.0 if self.maximize else 1.0
         self._base = int(seed) if seed is not None else int(self.rng.integers(2**31))
         self._design_rng = np.random.default_rng([self._base, 0])
@@ -170,7 +161,6 @@ class BayesSearch(SurrogateRounds, Search):
         self._kind: list[str] = []
         self._noise: list[float] = []
         self._quick: list[float | None] = []
-        self._who: list[str | None] = []  # the proposer of each told point (None: initial design or not recorded)
         self._seen: set[str] = set()
         self._seen_rows: set[bytes] = set()  # encoder rows (float64 bytes) of the seen points
         self._grid: tuple[np.ndarray, np.ndarray, dict[bytes, int], np.ndarray | None] | None = None
@@ -247,7 +237,6 @@ class BayesSearch(SurrogateRounds, Search):
         self._kind.append(kind)
         self._noise.append(float(noise_var) if noise_var is not None and math.isfinite(noise_var) else math.nan)
         self._quick.append(q)
-        self._who.append(self._attrs.get(key, {}).get("proposer"))
         if kind == "infeasible":
             return
         if y is not None and (self._best is None or y < self._best - self.tol):
@@ -263,8 +252,6 @@ class BayesSearch(SurrogateRounds, Search):
         """Record a study's trial: its fold values become the point's noise (:func:`fold_noise`), a promoted
         trial's ``quick_value`` and a pruned trial's value teach the quick-to-full relation."""
         attrs = trial.user_attrs or {}
-        if "proposer" in attrs:  # a resumed study: the proposer recorded with the trial earns its credit
-            self._attrs.setdefault(params_key(trial.params), {"phase": "bo", "proposer": attrs["proposer"]})
         if trial.state is TrialState.COMPLETE:
             self.tell(dict(trial.params), trial.value, trial.state, noise_var=fold_noise(attrs.get("folds")),
                       quick_value=attrs.get("quick_value"))
