@@ -208,3 +208,44 @@ def test_stored_set_up_is_json_and_report_needs_a_study_name_when_several(tmp_pa
     configs = [json.loads(c) for (c,) in con.execute("SELECT config FROM studies")]
     con.close()
     assert [c["method"] for c in configs] == ["random", "random"]
+
+
+def test_progress_shows_on_a_terminal_and_quiet_hides_it(tmp_path):
+    import pty
+    import select
+
+    text = doc_toml().replace("n_trials = 12", "n_trials = 3").replace("maxcpus = 2", "maxcpus = 1")
+    cfg = write(tmp_path, text.replace("sensitivity = {", "# sensitivity = {"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def run(*extra: str) -> str:
+        import fcntl
+        import struct
+        import termios
+
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal of 120 columns
+        proc = subprocess.Popen([sys.executable, "-m", "bt_optimize.cli", "run", str(cfg), "--no-report", *extra],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        chunks = []
+        while True:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                chunks.append(data.decode(errors="replace"))
+            elif proc.poll() is not None:
+                break
+        proc.wait(timeout=300)
+        os.close(master)
+        assert proc.returncode == 0
+        return "".join(chunks)
+
+    shown = run()
+    assert "random smacross-orcl" in shown and "trial" in shown  # tqdm's bar: description and unit
+    assert "random smacross-orcl" not in run("--quiet")
