@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-ORDER = ["grid", "search", "suite", "bayes", "genetic", "importance", "montecarlo", "noise", "walkforward",
-         "overfitting", "ray"]
+ORDER = ["grid", "search", "suite", "bayes", "genetic", "importance", "pareto", "montecarlo", "noise",
+         "walkforward", "overfitting", "ray"]
 
 HEADER = """# Benchmarks
 
