@@ -23,13 +23,13 @@ from .engine.worker import Payload, feed_refs, make_template, pack_template
 from .exceptions import ObjectiveError, PicklingError, SpaceError
 from .objective import Objective, analyzer_names, make_objective
 from .robustness.sensitivity import SensitivityResult
-from .search.base import Search
+from .search.base import Search, check_seed
 from .search.grid import GridSearch
 from .search.random import RandomSearch
 from .space import Cat, Dimension, Space, check_param_names, plain
 from .storage import Storage, get_storage
-from .study import Study
-from .trial import TrialState, Window
+from .study import REJECTED, Study
+from .trial import Window
 from .walkforward import WalkForward
 
 __all__ = ["Cerebro"]
@@ -333,7 +333,8 @@ class Cerebro(bt.Cerebro):
             ...                                 n_trials=200, seed=1)  # doctest: +SKIP
         """
         if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-            raise SpaceError(f"n_trials={n_trials!r}: give a positive whole number of backtests")
+            raise SpaceError(f"n_trials={n_trials!r}: give a positive whole number of trials")
+        check_seed(seed)
         return self._optimize(lambda s: RandomSearch(s, seed), strategy, params, n_trials, "random",
                               objective=objective, maximize=maximize, constraint=constraint, min_trades=min_trades,
                               limits=limits, storage=storage, study_name=study_name, progress=progress,
@@ -512,8 +513,7 @@ class Cerebro(bt.Cerebro):
         for name, v in (("n_trials", n_trials), ("batch_size", batch_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise SpaceError(f"{name}={v!r}: give a positive whole number")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise SpaceError(f"seed={seed!r}: give a whole number or None")
+        check_seed(seed)
         check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
                         patience=patience, tol=tol)
         if isinstance(refine, bool) or not isinstance(refine, (int, float)) or not 0 <= refine < 1:
@@ -558,9 +558,9 @@ class Cerebro(bt.Cerebro):
             main_reason = study.stop_reason
             if n_refine and main_reason != "interrupted":
                 # the pass gets its own share, even when the main loop stopped early (patience, exhausted)
-                refined = sum(1 for t in study.get_trials()
-                              if t.user_attrs.get("phase") == "refine" and t.state is not TrialState.INFEASIBLE)
-                goal = n_trials if main_reason == "budget" else min(n_trials, study.n_ran - refined + n_refine)
+                refined = sum(1 for t in study.get_trials() if t.user_attrs.get("phase") == "refine" and not t.cached
+                              and t.error != REJECTED)
+                goal = n_trials if main_reason == "budget" else min(n_trials, study.n_used - refined + n_refine)
                 polish = RefineSearch(study.space, seed, maximize=obj.maximize, constraint=constraint)
                 study.optimize(polish, staged_executor(ex, **staged), n_trials=goal, batch_size=batch_size,
                                user_attrs=polish.attrs_for)

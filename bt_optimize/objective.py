@@ -87,6 +87,8 @@ class Objective:
                 "and returning a float, or a list of 2 or 3 of these (multi-objective)"
             )
         self.spec = spec
+        if maximize is not None and not isinstance(maximize, bool):
+            raise ObjectiveError(f"maximize={maximize!r}: give True, False or None (the metric's natural direction)")
         if maximize is None:
             maximize = not (self.kind == "metric" and self.name in LOWER_IS_BETTER)
         self.maximize = bool(maximize)
@@ -108,10 +110,17 @@ class Objective:
             self.score.validate(analyzer_names)
         if self.kind != "analyzer" or self.name in analyzer_names:
             return
-        available = list(BUILTIN_METRICS) + list(analyzer_names)
+        # a dotted path reads an analyzer's output: only analyzer names are sensible suggestions for its head
+        available = list(analyzer_names) if self.path else list(BUILTIN_METRICS) + list(analyzer_names)
         close = difflib.get_close_matches(str(self.spec), available, n=1) or difflib.get_close_matches(
             self.name, available, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        if close:
+            hint = f" Did you mean {close[0]!r}?"
+        elif self.path:
+            hint = (f" No analyzer named {self.name!r} is added: add the one whose output holds "
+                    f"{'.'.join(self.path)!r} with cerebro.addanalyzer(<AnalyzerClass>, _name={self.name!r}).")
+        else:
+            hint = ""
         raise ObjectiveError(
             f"objective {self.spec!r} matches no built-in metric and no analyzer.{hint} Available: built-in "
             f"metrics {', '.join(BUILTIN_METRICS)}; analyzers added to the Cerebro: "

@@ -579,8 +579,8 @@ def check_param_names(strategy: type, names: Iterable[str]) -> None:
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise SpaceError(
-                f"{strategy.__name__} has no parameter {name!r}{hint} "
-                f"Its parameters are: {', '.join(known) or '(none)'}"
+                f"{strategy.__name__} has no parameter {name!r}{hint}; "
+                f"its parameters are: {', '.join(known) or '(none)'}"
             )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._warn import warn
 from .engine.executors import Executor
 from .engine.worker import Payload, Runtime, TrialSpec
 from .exceptions import AllTrialsFailedError, ObjectiveError
@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Study", "MAX_INFEASIBLE_IN_A_ROW", "trials_frame"]
 
-#: A constraint that rejects this many proposals in a row stops the study with an error.
+#: In an infinite space, this many proposals in a row rejected by the constraint stop the study
+#: (``stop_reason="infeasible"``). A finite space is always enumerated to its end.
 MAX_INFEASIBLE_IN_A_ROW = 10_000
 
 _RAN = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+#: Error text of a point the constraint rejected (recorded ``infeasible``, never run, free for the budget).
+REJECTED = "rejected by the constraint"
 
 
 def _key(params: dict[str, Any], window: Window) -> str:
@@ -111,6 +114,7 @@ class Study:
         self._best: Trial | None = None
         self._next_number = 0
         self._n_ran = 0
+        self._n_used = 0
         self._n_resumed = len(stored)
         for t in stored:
             self._remember(self._decoded(t))
@@ -121,6 +125,8 @@ class Study:
         self._next_number = max(self._next_number, t.number + 1)
         if t.state in _RAN:
             self._n_ran += 1
+        if t.state in _RAN or (t.state is TrialState.INFEASIBLE and t.error != REJECTED):
+            self._n_used += 1
         # With a storage that keeps trials on disk, the in-memory record is lean (no metrics, no analysis):
         # memory stays flat however many trials run; full records are read back from storage when asked.
         light = t if self._keep else replace(t, analysis={}, metrics={}, returns=None)
@@ -145,11 +151,28 @@ class Study:
         """Trials that ran a backtest (complete, failed or pruned), resumed ones included."""
         return self._n_ran
 
+    @property
+    def n_used(self) -> int:
+        """Trials that used the budget ``n_trials``: every backtest started, resumed ones included. That is
+        :attr:`n_ran` plus the points the strategy skipped (``StrategySkipError``); points the constraint rejects
+        never reach a backtest and, like cache hits, are free."""
+        return self._n_used
+
     # ------------------------------------------------------------------ the loop
     def optimize(self, search: Search, executor: Executor, n_trials: int | None = None,
                  batch_size: int | None = None, user_attrs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
                  ) -> Study:
-        """Run ``search`` until ``n_trials`` backtests have run (resumed ones count) or it is exhausted.
+        """Run ``search`` until ``n_trials`` backtests have started (resumed ones count) or it is exhausted.
+
+        Every backtest started is one trial of the budget, whatever its outcome: a point the strategy skips
+        (``StrategySkipError``) is recorded ``infeasible`` and counts (see :attr:`n_used`), so a search whose
+        points are all skipped still ends. Points the constraint rejects are recorded ``infeasible`` without a
+        backtest and are free: a finite space is then enumerated to its end, and only in an infinite space do
+        :data:`MAX_INFEASIBLE_IN_A_ROW` rejections in a row stop the study (``stop_reason="infeasible"``).
+
+        Whatever stops the loop, every finished trial is stored first. An exception raised here (Ctrl-C's
+        ``KeyboardInterrupt``, an objective error found on the first trial that traded, ``AllTrialsFailedError``)
+        carries the study as its ``study`` attribute, and a study in SQLite resumes from its file.
 
         Args:
             search: The algorithm proposing points.
@@ -159,20 +182,31 @@ class Study:
             user_attrs: Optional function giving extra attributes to record with each proposed point.
 
         Returns:
-            self, with ``stop_reason`` set to ``"budget"``, ``"exhausted"`` or ``"interrupted"``.
+            self, with ``stop_reason`` set to ``"budget"``, ``"exhausted"``, ``"infeasible"`` or the search's own.
+
+        Raises:
+            KeyboardInterrupt: Ctrl-C; finished trials are stored and the workers stopped before it propagates.
+            ObjectiveError: the constraint raised, or the objective cannot be read from a run that traded.
+            AllTrialsFailedError: the study ended with no completed trial.
         """
         self.search = search
         for t in self.get_trials():
             search.tell_trial(t)
         pending: dict[int, tuple[TrialSpec, dict[str, Any]]] = {}
         pending_keys: set[str] = set()
+        guard = not self.space.is_finite  # a finite space always ends: no guard
         infeasible_run = [0]
         bar = self._progress_bar(n_trials, search)
         self.stop_reason = None
         started = time.perf_counter()
 
         def budget_left() -> bool:
-            return n_trials is None or self.n_ran + len(pending) < n_trials
+            return n_trials is None or self._n_used + len(pending) < n_trials
+
+        def tick(uses_budget: bool = True) -> None:
+            if bar is not None and (uses_budget or n_trials is None):
+                bar.update(1)
+                bar.set_postfix_str(self._postfix(), refresh=False)
 
         def next_points(n: int) -> list[dict[str, Any]]:
             pts = search.ask(n)
@@ -184,7 +218,7 @@ class Study:
             # with batch_size, one call yields one round (an executor may rely on that, e.g. FidelityExecutor)
             yielded = False
             while budget_left():
-                room = (n_trials or 10**9) - self.n_ran - len(pending)
+                room = (n_trials or 10**9) - self._n_used - len(pending)
                 n = 1 if batch_size is None else max(1, min(batch_size, room))
                 if batch_size is not None and (pending or yielded):
                     return  # a round is still running, or its results must be told before the next one
@@ -205,15 +239,13 @@ class Study:
                             raise ObjectiveError(f"the constraint raised {type(exc).__name__}: {exc} for {p}") from exc
                         if not ok:
                             self._record(Trial(number=self._next_number, state=TrialState.INFEASIBLE, params=p,
-                                                   error="rejected by the constraint", window=self.window))
+                                               error=REJECTED, window=self.window))
                             search.tell(p, None, TrialState.INFEASIBLE)
+                            tick(uses_budget=False)
                             infeasible_run[0] += 1
-                            if infeasible_run[0] >= MAX_INFEASIBLE_IN_A_ROW:
-                                raise ObjectiveError(
-                                    f"the constraint rejected {MAX_INFEASIBLE_IN_A_ROW} points in a row; loosen it or "
-                                    "narrow the space to where it holds")
-                            if bar is not None:
-                                bar.set_postfix_str(self._postfix(), refresh=False)
+                            if guard and infeasible_run[0] >= MAX_INFEASIBLE_IN_A_ROW:
+                                self.stop_reason = "infeasible"
+                                return
                             continue
                     infeasible_run[0] = 0
                     spec = TrialSpec(self._next_number, p, self.window, self.keep_series,
@@ -233,27 +265,35 @@ class Study:
                     pending_keys.discard(_key(spec.params, spec.window))
                     t = self._record(self._to_trial(spec, res, attrs))
                     search.tell_trial(t)
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix_str(self._postfix(), refresh=False)
+                    tick()
+                    self._check_objective(res, t)
                 if self.stop_reason or not budget_left() or (batch_size is None and not got_any):
                     break
                 if batch_size is None:
                     break
             if self.stop_reason is None:
                 self.stop_reason = "budget" if not budget_left() else (search.stop_reason or "exhausted")
-        except KeyboardInterrupt:
-            executor.close()
-            self.stop_reason = "interrupted"
-            warnings.warn(f"interrupted: {len(self._records)} finished trials are kept"
-                          + (" in storage; run again with the same study_name to resume" if not self._keep else ""),
-                          stacklevel=2)
+        except KeyboardInterrupt as exc:
+            self._halt("interrupted", executor)
+            exc.args = (self._interrupted_message(),)
+            exc.study = self  # type: ignore[attr-defined]
+            raise
+        except Exception as exc:
+            self._halt(self.stop_reason or "error", executor)
+            if getattr(exc, "study", None) is None:
+                try:
+                    exc.study = self  # type: ignore[attr-defined]
+                except AttributeError:
+                    pass
+            raise
         finally:
             if bar is not None:
+                if self.stop_reason == "exhausted" and bar.total is not None and bar.n < bar.total:
+                    bar.total = bar.n  # a space used up before the budget: the bar ends full
                 bar.close()
             self._add_wall_time(time.perf_counter() - started)
         self.set_stop_reason(self.stop_reason)
-        if self._best is None and self.stop_reason != "interrupted":
+        if self._best is None:
             self._raise_if_nothing_completed()
         return self
 
@@ -261,6 +301,33 @@ class Study:
         """Add to the study's stored wall time (every run and resume of the loop counts)."""
         total = float(self.storage.get_attr(self._study_id, "wall_time_s", 0.0) or 0.0) + seconds
         self.storage.set_attr(self._study_id, "wall_time_s", total)
+
+    def _halt(self, reason: str, executor: Executor) -> None:
+        """Stop the workers and record why the study stopped; every finished trial is already stored."""
+        self.stop_reason = reason
+        try:
+            executor.close()
+        finally:
+            try:
+                self.set_stop_reason(reason)
+            except Exception:  # noqa: BLE001 - the error that stopped the study is the one to report
+                pass
+
+    def _interrupted_message(self) -> str:
+        where = getattr(self.storage, "path", None)
+        if where is None:
+            return (f"interrupted: {len(self._records)} finished trials of study {self.name!r} are in memory only, "
+                    "reachable as the `study` attribute of this KeyboardInterrupt; pass storage='runs.db' to be "
+                    "able to resume an interrupted study")
+        return (f"interrupted: {len(self._records)} finished trials of study {self.name!r} are stored in {where}; "
+                "run the same call again (same storage and study_name) to resume")
+
+    def _check_objective(self, res: dict[str, Any], t: Trial) -> None:
+        """Stop at the first trial whose objective cannot be read although the run traded (a typo in its path)."""
+        if res.get("objective_error") and (t.metrics.get("n_trades") or 0) > 0:
+            raise ObjectiveError(
+                f"{(t.error or '').splitlines()[0]} (trial {t.number}, which closed {t.metrics.get('n_trades')} "
+                "trades). The study stopped; fix the objective and run again")
 
     def set_stop_reason(self, reason: str) -> None:
         """Record why the study ended (kept in storage with the study)."""
@@ -272,14 +339,21 @@ class Study:
         if limited:
             raise AllTrialsFailedError(limited)
         failed = [t for t in self._records if t.state is TrialState.FAIL]
+        infeasible = sum(1 for t in self._records if t.state is TrialState.INFEASIBLE)
         if failed:
-            raise AllTrialsFailedError(
-                f"all {len(failed)} trials failed; the first error (trial {failed[0].number}, params "
+            rest = f" ({infeasible} more were skipped or infeasible)" if infeasible else ""
+            exc = AllTrialsFailedError(
+                f"all {len(failed)} trials failed{rest}; the first error (trial {failed[0].number}, params "
                 f"{failed[0].params}) was:\n{failed[0].error}")
-        if self._records:
-            raise AllTrialsFailedError(
-                f"no trial completed: all {len(self._records)} were infeasible (constraint or StrategySkipError); "
-                "loosen the constraint or widen the space")
+        elif self._records:
+            exc = AllTrialsFailedError(
+                f"no trial completed: every one of the {len(self._records)} points was skipped by the strategy "
+                "(StrategySkipError) or infeasible (rejected by the constraint); loosen the constraint or move the "
+                "space to where the strategy runs")
+        else:
+            return
+        exc.study = self  # type: ignore[attr-defined]
+        raise exc
 
     def _to_trial(self, spec: TrialSpec, res: dict[str, Any], attrs: dict[str, Any]) -> Trial:
         res = apply_limits(res, self.objective.limits)
@@ -294,10 +368,15 @@ class Study:
             return None
         from tqdm.auto import tqdm
 
+        # with a budget the bar counts the budget (n_used: skipped points too); without one (a grid) it counts every
+        # point of the space, rejected ones included; either way it ends at its total, never short of it or past it
         total = n_trials
-        if total is None and self.space.is_finite:
-            total = int(self.space.cardinality)
-        return tqdm(total=total, initial=self.n_ran, desc=f"{self.method} {self.name}", unit="trial",
+        if self.space.is_finite:
+            size = int(self.space.cardinality)
+            total = size if total is None else min(total, size)
+        done = self._n_used if n_trials is not None else sum(1 for t in self._records if not t.cached)
+        initial = done if total is None else min(done, total)
+        return tqdm(total=total, initial=initial, desc=f"{self.method} {self.name}", unit="trial",
                     file=sys.stderr, dynamic_ncols=True)
 
     def _postfix(self) -> str:
@@ -436,9 +515,9 @@ class Study:
             raise ValueError(f"study {self.name!r} has no completed trial yet")
         folds = t.user_attrs.get("folds")
         if folds:
-            warnings.warn(f"the study's values are means over {len(folds)} walk-forward folds (cv={len(folds)}); "
-                          "run_best() runs the whole window once, so its value is not best_value. The fold values "
-                          "are in study.best_trial.user_attrs['folds'].", stacklevel=2)
+            warn(f"the study's values are means over {len(folds)} walk-forward folds (cv={len(folds)}); "
+                 "run_best() runs the whole window once, so its value is not best_value. The fold values "
+                 "are in study.best_trial.user_attrs['folds'].")
         merged = {**t.params, **params}
         if self._runtime is None:
             self._runtime = Runtime(self.payload)

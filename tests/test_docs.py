@@ -82,3 +82,17 @@ def test_report_examples_run(tmp_path, monkeypatch):
     assert html_lib.escape(ns["wf"].summary["verdict"]) in wf_page and 'id="windows-table"' in wf_page
     assert wf_page.count("<td class=\"dates\">") == 2 * len(ns["wf"].windows)
     assert ns["html"].startswith("<!DOCTYPE html>") and ns["markdown"].startswith("# Parameter sensitivity")
+
+
+def test_readme_example_prints_what_it_computes():
+    """The README's example is a script: its results are printed, not left as bare expressions."""
+    import ast
+
+    text = (DOCS.parent / "README.md").read_text()
+    tree = ast.parse(re.findall(r"```python\n(.*?)```", text, flags=re.S)[0])
+    bare = [ast.unparse(node) for node in tree.body if isinstance(node, ast.Expr)
+            and not isinstance(node.value, ast.Call)]
+    assert not bare, f"bare expressions print nothing in a script: {bare}"
+    printed = [node for node in ast.walk(tree)
+               if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print"]
+    assert len(printed) >= 3

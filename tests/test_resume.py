@@ -143,7 +143,7 @@ def test_random_search_resume_continues_the_same_sequence(tmp_path: Path) -> Non
     assert resumed.n_ran == 20
     ran = [t for t in resumed.get_trials() if t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)]
     assert len(ran) == 20
-    # infeasible points (fast >= slow: StrategySkipError) are recorded too but do not use the budget
+    # a point skipped by the strategy (fast >= slow: StrategySkipError) would be recorded and use the budget
     assert _triples(resumed)[:len(first_trials)] == first_trials, "the trials of the first run must be unchanged"
     assert not any(t.cached for t in resumed.get_trials())
 

@@ -7,12 +7,12 @@ import multiprocessing as mp
 import numbers
 import os
 import pickle
-import warnings
 from typing import Any
 
 import backtrader as bt
 import numpy as np
 
+from bt_optimize._warn import warn
 from bt_optimize.analyzers.performance import Performance
 from bt_optimize.exceptions import OptionError
 from bt_optimize.stats.metrics import LOWER_IS_BETTER
@@ -300,8 +300,7 @@ class NoiseInfusion(bt.Analyzer):
             try:
                 template = pickle.dumps(self._template, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:
-                warnings.warn(f"NoiseInfusion runs serially: the Cerebro's configuration cannot be pickled ({exc})",
-                              stacklevel=2)
+                warn(f"NoiseInfusion runs serially: the Cerebro's configuration cannot be pickled ({exc})")
                 serial, template = True, self._template
         payload = Payload(template=template, feeds=snapshots, strategy=strategy, objective=Objective("sharpe_ratio"),
                           perf_kwargs=perf_kwargs)
@@ -309,7 +308,7 @@ class NoiseInfusion(bt.Analyzer):
         try:
             ex.start(payload)
         except PicklingError as exc:
-            warnings.warn(f"NoiseInfusion runs serially: {exc}", stacklevel=2)
+            warn(f"NoiseInfusion runs serially: {exc}")
             ex = SerialExecutor()
             ex.start(Payload(template=self._template, feeds=snapshots, strategy=strategy,
                              objective=Objective("sharpe_ratio"), perf_kwargs=perf_kwargs))

@@ -22,7 +22,7 @@ import backtrader as bt
 import numpy as np
 
 from ..analyzers.performance import Performance
-from ..exceptions import PicklingError
+from ..exceptions import ObjectiveError, PicklingError
 from ..objective import Objective, to_plain
 from ..stats.returns import pack_returns, unpack_returns
 from ..trial import TrialState, Window
@@ -403,6 +403,10 @@ class Runtime:
         except bt.errors.StrategySkipError:
             res["state"] = TrialState.INFEASIBLE.value
             res["error"] = "the strategy raised StrategySkipError for these parameters"
+        except ObjectiveError as exc:  # the run finished but its objective cannot be read: the study judges
+            res["state"] = TrialState.FAIL.value
+            res["error"] = f"ObjectiveError: {exc}"
+            res["objective_error"] = True
         except Exception as exc:
             res["state"] = TrialState.FAIL.value
             tb = traceback.format_exc(limit=-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -93,9 +94,12 @@ def analyzer_value(strategy: Any, name: str, path: tuple[str, ...], spec: str) -
             try:
                 node = node[int(part)]
             except (KeyError, IndexError, TypeError, ValueError):
-                keys = list(node.keys()) if isinstance(node, Mapping) else []
+                keys = [str(k) for k in node.keys()] if isinstance(node, Mapping) else []
                 where = ".".join((name,) + path[:i]) or name
-                raise ObjectiveError(f"objective {spec!r}: {where} has no key {part!r}; its keys are {keys}") from None
+                close = difflib.get_close_matches(part, keys, n=1)
+                raise ObjectiveError(f"objective {spec!r}: {where} has no key {part!r}"
+                                     + (f"; did you mean {close[0]!r}?" if close else "")
+                                     + f"; its keys are {keys}") from None
     if path:
         if node is None:
             return float("nan")

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..exceptions import AllTrialsFailedError, ObjectiveError, SpaceError
 from ..objective import Objective
+from ..search.base import check_seed
 from ..space import Int, Real, check_param_names, params_key
 from ..stats.sensitivity import (
     INTERACTION_THRESHOLD,
@@ -181,8 +182,7 @@ def plan_sensitivity(strategy: Any, base_params: Any, *, n_points: int = 20, per
     if not _is_real(perturbation) or not 0.0 < float(perturbation) < 1.0:
         raise SpaceError(f"perturbation={perturbation!r}: give the half-width of the sweep as a fraction of the "
                          "base, between 0 and 1 (0.5 sweeps from half to one and a half times the base)")
-    if seed is not None and not _is_int(seed):
-        raise SpaceError(f"seed={seed!r}: give a whole number or None")
+    check_seed(seed)
     if not _is_real(interaction_threshold) or not 0.0 <= float(interaction_threshold) < 1.0:
         raise SpaceError(f"interaction_threshold={interaction_threshold!r}: give a number in [0, 1)")
     numeric = [k for k, v in base_params.items() if _is_real(v)]

@@ -15,10 +15,23 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import SpaceError
 from ..space import Space
 from ..trial import Trial, TrialState
 
-__all__ = ["Search"]
+__all__ = ["Search", "check_seed"]
+
+
+def check_seed(seed: Any) -> None:
+    """Accept ``None`` or a non-negative whole number (what every search's generator takes).
+
+    Raises:
+        SpaceError: anything else, with the fix.
+    """
+    if seed is None:
+        return
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SpaceError(f"seed={seed!r}: give None or a whole number >= 0 (e.g. seed=42)")
 
 
 def constraint_allows(constraint: Any, params: dict[str, Any]) -> bool:

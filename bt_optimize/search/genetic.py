@@ -36,7 +36,6 @@ import difflib
 import math
 import random
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -45,10 +44,11 @@ import numpy as np
 import pandas as pd
 from deap import base, creator, tools
 
+from .._warn import warn
 from ..exceptions import SpaceError
 from ..space import Cat, Dimension, Space, params_key
 from ..trial import TrialState
-from .base import Search
+from .base import Search, check_seed
 
 __all__ = ["GeneticSearch", "SELECTIONS", "STOP_REASONS", "check_genetic_options", "select", "roulette_weights",
            "rank_weights", "diversity"]
@@ -159,8 +159,7 @@ def check_genetic_options(*, population_size: int = 30, generations: int = 40, s
                                             or not 0.0 <= float(diversity_threshold) <= 1.0):
         raise SpaceError(f"diversity_threshold={diversity_threshold!r}: give a number in [0, 1] (0 or None: no "
                          "warning)")
-    if seed is not None and not _is_int(seed):
-        raise SpaceError(f"seed={seed!r}: give None or an integer")
+    check_seed(seed)
     if not _is_number(blend_alpha) or not float(blend_alpha) >= 0:
         raise SpaceError(f"blend_alpha={blend_alpha!r}: give a number >= 0 (0.5 is usual)")
     if not _is_number(mutation_sigma) or not float(mutation_sigma) > 0:
@@ -520,12 +519,12 @@ class GeneticSearch(Search):
         })
         if self.diversity_threshold and div < self.diversity_threshold and not self._warned:
             self._warned = True
-            warnings.warn(
+            warn(
                 f"genetic search: population diversity {div:.3g} fell below diversity_threshold="
                 f"{self.diversity_threshold} at generation {self._generation}; the population has converged and "
                 "mostly repeats points already evaluated. To keep exploring raise mutation_prob, lower "
                 "tournament_size or elite_size, use selection='rank', or grow population_size; to stop such runs "
-                "early pass patience=...", UserWarning, stacklevel=4)
+                "early pass patience=...")
 
     def _stop_check(self, with_time: bool) -> str | None:
         """The reason to stop after the last finished generation, if any."""

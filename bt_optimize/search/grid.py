@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from .._warn import warn
 from ..exceptions import SpaceError
 from ..space import Space
 from .base import Search
@@ -34,11 +34,8 @@ class GridSearch(Search):
                 raise SpaceError(f"{name}: {exc}") from None
         self.size = int(space.cardinality)
         if self.size > warn_size:
-            warnings.warn(
-                f"the grid has {self.size:,} points (more than {warn_size:,}); every one will be backtested. "
-                "Consider optimize_random(n_trials=...) or optimize_bayes(...), which need far fewer backtests",
-                stacklevel=4,
-            )
+            warn(f"the grid has {self.size:,} points (more than {warn_size:,}); every one will be backtested. "
+                 "Consider optimize_random(n_trials=...) or optimize_bayes(...), which need far fewer backtests")
         self._it: Iterator[dict[str, Any]] = space.grid()
         self._done = False
 

@@ -109,6 +109,8 @@ class SQLiteStorage(Storage):
             self.conn = conn
 
         def __enter__(self) -> sqlite3.Connection:
+            if self.conn.in_transaction:  # left open by a Ctrl-C between BEGIN and the body: nothing was written
+                self.conn.execute("ROLLBACK")
             self.conn.execute("BEGIN IMMEDIATE")
             return self.conn
 

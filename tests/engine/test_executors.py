@@ -9,13 +9,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +28,6 @@ from bt_optimize.engine.executors import (
 )
 from bt_optimize.engine.worker import Payload, Runtime, TrialSpec, pack_template
 from sample_strategies import SmaCross
-from tests.helpers_processes import POLL_DEADLINE_S, count_rows
 from tests.helpers_strategies import (
     COUNT_ENV,
     CallbackAnalyzer,
@@ -335,75 +328,7 @@ def test_unpicklable_analyzer_argument_is_named(counter: Path) -> None:
         assert analysis["cb"]["value"] == pytest.approx(2 * analysis["performance"]["end_value"])
 
 
-# ---------------------------------------------------------------------------------------------- Ctrl-C
-SIGINT_SCRIPT = """
-import signal
-import sys
-
-import bt_optimize as bto
-from sample_strategies import SmaCross
-
-# a shell that starts jobs in the background makes them ignore SIGINT; behave like a terminal program
-signal.signal(signal.SIGINT, signal.default_int_handler)
-cerebro = bto.Cerebro(maxcpus=2)
-cerebro.adddata(bto.datasets.load("orcl", fromdate="2003-01-01", todate="2006-12-31"))
-study = cerebro.optimize_grid(SmaCross, fast=range(5, 40, 5), slow=range(40, 160, 10),
-                              storage=sys.argv[1], study_name="c", progress=False)
-print("stop_reason", study.stop_reason, study.n_trials, flush=True)
-"""
-
-
-def _group_gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
-    db = tmp_path / "ctrlc.db"
-    script = tmp_path / "optimize.py"
-    script.write_text(textwrap.dedent(SIGINT_SCRIPT))
-    proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + POLL_DEADLINE_S
-        while count_rows(db) < 4:
-            if proc.poll() is not None:
-                pytest.fail(f"the optimization ended before Ctrl-C:\n{proc.communicate()}")
-            assert time.monotonic() < deadline, "no trial stored: the child hangs"
-            time.sleep(0.02)
-        n_at_signal = count_rows(db)
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
-        out, err = proc.communicate(timeout=POLL_DEADLINE_S)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err, err
-    words = out.split()
-    assert words[:2] == ["stop_reason", "interrupted"], out
-    n_trials = int(words[2])
-    assert "interrupted" in err and "resume" in err, "the user is told how to resume"
-
-    rows = count_rows(db)
-    # a Ctrl-C landing between a trial's commit and its bookkeeping leaves it stored but unreported
-    assert n_at_signal <= n_trials <= rows <= n_trials + 1 and rows < 84
-    con = sqlite3.connect(db)
-    try:
-        states = {s for (s,) in con.execute("SELECT state FROM trials")}
-        stop = con.execute("SELECT value FROM study_attrs WHERE key='stop_reason'").fetchone()[0]
-    finally:
-        con.close()
-    assert states == {"complete"}
-    assert json.loads(stop) == "interrupted"
-    deadline = time.monotonic() + 30
-    while not _group_gone(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _group_gone(proc.pid), "worker processes outlived the interrupted optimization"
+# Ctrl-C: tests/test_reliability.py::test_ctrl_c_stores_stops_workers_and_stops_the_script
 
 
 # ---------------------------------------------------------------------------------------------- cache on resume

@@ -1,0 +1,228 @@
+"""Issue 10: no endless searches, no lost results, Ctrl-C that stops the script, small input checks.
+
+Real backtests on ORCL, real worker processes, a real SIGINT sent to a real child process, real SQLite files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import backtrader as bt
+import pytest
+
+import bt_optimize as bto
+from bt_optimize import AllTrialsFailedError, ObjectiveError, SpaceError, TrialState
+from sample_strategies import SmaCross
+from tests.helpers_processes import POLL_DEADLINE_S, count_rows
+from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, count_backtests
+
+
+def _cerebro(maxcpus: int = 2, fromdate: str = "2005-01-01", todate: str = "2005-12-31") -> bto.Cerebro:
+    cerebro = bto.Cerebro(maxcpus=maxcpus)
+    cerebro.adddata(bto.datasets.load("orcl", fromdate=fromdate, todate=todate))
+    return cerebro
+
+
+@pytest.fixture
+def counter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "backtests.txt"
+    monkeypatch.setenv(COUNT_ENV, str(path))
+    return path
+
+
+# ------------------------------------------------------------------------------ 1. every point skipped
+@pytest.mark.parametrize("method", ["random", "bayes"])
+def test_every_point_skipped_ends_the_study(method: str, counter: Path) -> None:
+    """fast=50 >= slow=10: SmaCross raises StrategySkipError on every point; the budget of 5 still ends it."""
+    cerebro = _cerebro()
+    extra = {"batch_size": 2} if method == "bayes" else {}
+    with pytest.raises(AllTrialsFailedError, match="skipped by the strategy") as info:
+        getattr(cerebro, f"optimize_{method}")(CountingSmaCross, fast=50, slow=10, stop=bto.Real(0, 0.5),
+                                               n_trials=5, seed=1, progress=False, **extra)
+    assert count_backtests(counter) == 5, "each skipped point is one trial of the budget"
+    study = info.value.study  # what ran travels with the exception
+    assert study.n_trials == 5 and study.n_used == 5 and study.n_ran == 0
+    assert {t.state for t in study.get_trials()} == {TrialState.INFEASIBLE}
+
+
+def test_skips_count_toward_the_budget(counter: Path) -> None:
+    study = _cerebro().optimize_random(CountingSmaCross, fast=bto.Int(5, 60), slow=bto.Int(20, 80), n_trials=10,
+                                       seed=3, progress=False)
+    states = [t.state for t in study.get_trials()]
+    assert TrialState.INFEASIBLE in states and TrialState.COMPLETE in states, "the seed must give some skips"
+    assert count_backtests(counter) == 10 and len(states) == 10
+    assert study.stop_reason == "budget"
+
+
+# ------------------------------------------------------------------------------ 3. finite grid, no guard
+def test_finite_grid_is_enumerated_to_its_end(counter: Path) -> None:
+    """20,001 points, the constraint rejects the first 19,900: every point is recorded, the last 101 run."""
+    stops = [i / 1_000_000 for i in range(20_001)]
+    with pytest.warns(UserWarning, match="20,001 points") as record:
+        study = _cerebro().optimize_grid(CountingSmaCross, fast=10, slow=30, stop=stops,
+                                         constraint=lambda p: p["stop"] >= 19_900 / 1_000_000, progress=False)
+    assert record[0].filename == __file__, "the grid-size warning names the user's line"
+    assert study.stop_reason == "exhausted"
+    assert study.n_trials == 20_001
+    counts = study.trials["state"].value_counts().to_dict()
+    assert counts == {"infeasible": 19_900, "complete": 101}
+    assert count_backtests(counter) == 101
+
+
+# ------------------------------------------------------------------------------ 6. Ctrl-C
+README_LIKE_SCRIPT = """
+import signal
+import sys
+
+import bt_optimize as bto
+from sample_strategies import SmaCross
+
+# a shell that starts jobs in the background makes them ignore SIGINT; behave like a terminal program
+signal.signal(signal.SIGINT, signal.default_int_handler)
+cerebro = bto.Cerebro(maxcpus=2)
+cerebro.adddata(bto.datasets.load("orcl", fromdate="2003-01-01", todate="2006-12-31"))
+study = cerebro.optimize_grid(SmaCross, fast=range(5, 40, 5), slow=range(40, 160, 10),
+                              storage=sys.argv[1], study_name="c", progress=False)
+print("first search returned", study.stop_reason, flush=True)
+second = cerebro.optimize_random(SmaCross, fast=bto.Int(5, 40), slow=bto.Int(40, 160), n_trials=200,
+                                 storage=sys.argv[1], study_name="second", progress=False)
+print("second search ran", flush=True)
+"""
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_ctrl_c_stores_stops_workers_and_stops_the_script(tmp_path: Path) -> None:
+    db = tmp_path / "ctrlc.db"
+    script = tmp_path / "optimize.py"
+    script.write_text(textwrap.dedent(README_LIKE_SCRIPT))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + POLL_DEADLINE_S
+        while count_rows(db) < 4:
+            if proc.poll() is not None:
+                pytest.fail(f"the optimization ended before Ctrl-C:\n{proc.communicate()}")
+            assert time.monotonic() < deadline, "no trial stored: the child hangs"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        out, err = proc.communicate(timeout=POLL_DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    # the KeyboardInterrupt reached the script: it stopped there, as after backtrader's optstrategy
+    assert proc.returncode == -signal.SIGINT, (proc.returncode, err)
+    assert "first search returned" not in out and "second search ran" not in out, out
+    assert "KeyboardInterrupt: interrupted:" in err and "to resume" in err and str(db) in err, err
+    con = sqlite3.connect(db)
+    try:
+        names = [n for (n,) in con.execute("SELECT name FROM studies")]
+        states = {s for (s,) in con.execute("SELECT state FROM trials")}
+        stop = con.execute("SELECT value FROM study_attrs WHERE key='stop_reason'").fetchone()[0]
+        n_stored = con.execute("SELECT count(*) FROM trials").fetchone()[0]
+    finally:
+        con.close()
+    assert names == ["c"], "the second search never started"
+    assert states == {"complete"} and json.loads(stop) == "interrupted"
+    assert 4 <= n_stored < 84
+    deadline = time.monotonic() + 30
+    while not _group_gone(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _group_gone(proc.pid), "worker processes outlived the interrupted optimization"
+
+    # the partial study is reachable: the same call resumes it and finishes the grid, each point once
+    cerebro = bto.Cerebro(maxcpus=2)
+    cerebro.adddata(bto.datasets.load("orcl", fromdate="2003-01-01", todate="2006-12-31"))
+    study = cerebro.optimize_grid(SmaCross, fast=range(5, 40, 5), slow=range(40, 160, 10), storage=db,
+                                  study_name="c", progress=False)
+    assert study.stop_reason == "exhausted"
+    points = [(t.params["fast"], t.params["slow"]) for t in study.get_trials()]
+    assert len(points) == len(set(points)) == 84
+
+
+# ------------------------------------------------------------------------------ 9. small ones
+def test_maximize_must_be_a_bool(counter: Path) -> None:
+    with pytest.raises(ObjectiveError, match=r"maximize='false': give True, False or None"):
+        _cerebro().optimize_grid(CountingSmaCross, fast=[10], slow=[30], maximize="false", progress=False)
+    assert count_backtests(counter) == 0
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, -1, True])
+def test_seed_is_checked_at_the_entry_point(seed: object, counter: Path) -> None:
+    with pytest.raises(SpaceError, match="seed=.*give None or a whole number"):
+        _cerebro().optimize_random(CountingSmaCross, fast=bto.Int(5, 20), slow=[30], seed=seed, progress=False)
+    assert count_backtests(counter) == 0
+
+
+def test_objective_path_typo_stops_at_the_first_trial_that_traded(counter: Path) -> None:
+    cerebro = _cerebro()
+    cerebro.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
+    with pytest.raises(ObjectiveError, match=r"trades\.pnl\.net has no key 'totl'; did you mean 'total'\?") as info:
+        cerebro.optimize_grid(CountingSmaCross, fast=range(5, 30, 2), slow=[40, 60], objective="trades.pnl.net.totl",
+                              progress=False)
+    assert "The study stopped" in str(info.value)
+    # the first trial trades; at most the points already sent to the 2 workers ran, not the 26 of the grid
+    assert count_backtests(counter) <= 4
+    assert info.value.study.stop_reason == "error"
+
+
+def test_unknown_analyzer_hint_does_not_suggest_a_metric() -> None:
+    with pytest.raises(ObjectiveError) as info:
+        _cerebro().optimize_grid(SmaCross, fast=[10], slow=[30], objective="trades.pnl.net.total", progress=False)
+    msg = str(info.value)
+    assert "n_trades" not in msg.split("Available")[0]
+    assert "cerebro.addanalyzer(<AnalyzerClass>, _name='trades')" in msg
+
+
+def test_unknown_parameter_message_punctuation() -> None:
+    with pytest.raises(SpaceError) as info:
+        _cerebro().optimize_grid(SmaCross, fsat=[5], slow=[30], progress=False)
+    assert str(info.value) == ("SmaCross has no parameter 'fsat' (did you mean 'fast'?); its parameters are: "
+                               "fast, slow, stop, ma")
+
+
+@pytest.mark.parametrize("case", ["infeasible", "skipped"])
+def test_progress_bar_ends_at_its_total(case: str, capsys: pytest.CaptureFixture[str]) -> None:
+    cerebro = _cerebro(maxcpus=1)
+    if case == "infeasible":  # a grid of 6 whose constraint rejects 2 points
+        cerebro.optimize_grid(SmaCross, fast=[5, 10, 15], slow=[30, 40], constraint=lambda p: p["fast"] != 10,
+                              progress=True)
+        total = 6
+    else:  # 8 random trials, some skipped by the strategy (fast >= slow)
+        study = cerebro.optimize_random(SmaCross, fast=bto.Int(5, 60), slow=bto.Int(20, 80), n_trials=8, seed=3,
+                                        progress=True)
+        assert "infeasible" in set(study.trials["state"]), "the seed must give a skip"
+        total = 8
+    err = capsys.readouterr().err
+    counts = [tuple(map(int, m)) for m in re.findall(r"(\d+)/(\d+) \[", err)]
+    assert counts, err
+    assert counts[-1] == (total, total), err
+    assert all(done <= tot for done, tot in counts), "the bar ran past its total"
+    assert not re.search(r"\d+trial \[", err), f"tqdm drops the total once a bar runs past it: {err}"
+
+
+def test_warnings_name_the_users_line() -> None:
+    """The grid-size warning is raised deep inside the search; it must point at the optimize_grid call."""
+    with pytest.warns(UserWarning, match="points") as record:
+        _cerebro(maxcpus=1).optimize_grid(SmaCross, fast=range(5, 10_007), slow=[30],
+                                          constraint=lambda p: p["fast"] == 10, progress=False)
+    assert [w.filename for w in record] == [__file__]
