@@ -226,3 +226,42 @@ def test_warnings_name_the_users_line() -> None:
         _cerebro(maxcpus=1).optimize_grid(SmaCross, fast=range(5, 10_007), slow=[30],
                                           constraint=lambda p: p["fast"] == 10, progress=False)
     assert [w.filename for w in record] == [__file__]
+
+
+# ------------------------------------------------------------------------------ 8. bad data, found once
+def _pandas_feed(df, name: str = "orcl") -> bt.feeds.PandasData:
+    return bt.feeds.PandasData(dataname=df, name=name)
+
+
+def _orcl_frame():
+    df = bto.datasets.load_dataframe("orcl")
+    return df.loc["2005-01-01":"2005-12-31"].copy()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "expected"),
+    [
+        ("nan_close", r"feed 'orcl': column 'close' is nan at bar 100 \(2005-05-26 .*\), 1 bad value"),
+        ("inf_high", r"feed 'orcl': column 'high' is inf at bar 7 \(2005-01-12 .*\)"),
+        ("unsorted", r"feed 'orcl': column 'datetime' does not increase at bar 51 \(2005-03-16 .* follows "
+                     r"2005-03-18 .*\); sort the data"),
+        ("one_bar", r"feed 'orcl' has 1 bar\(s\); an optimization needs at least 2"),
+    ],
+)
+def test_bad_data_is_rejected_once_before_any_backtest(spoil: str, expected: str, counter: Path) -> None:
+    import numpy as np
+
+    df = _orcl_frame()
+    if spoil == "nan_close":
+        df.iloc[100, df.columns.get_loc("close")] = np.nan
+    elif spoil == "inf_high":
+        df.iloc[7, df.columns.get_loc("high")] = np.inf
+    elif spoil == "unsorted":
+        df = df.iloc[list(range(50)) + [52, 50, 51] + list(range(53, len(df)))]
+    else:
+        df = df.iloc[:1]
+    cerebro = bto.Cerebro(maxcpus=2)
+    cerebro.adddata(_pandas_feed(df))
+    with pytest.raises(bto.DataError, match=expected):
+        cerebro.optimize_grid(CountingSmaCross, fast=[5, 10], slow=[30], progress=False)
+    assert count_backtests(counter) == 0, "the data is checked once, before any backtest"

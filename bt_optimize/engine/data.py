@@ -20,6 +20,7 @@ import numpy as np
 
 from ..exceptions import DataError
 from ..trial import Window
+from .validate import check_snapshots
 
 __all__ = ["FeedSnapshot", "FilterSpec", "snapshot_feeds", "slice_feeds", "build_feed", "build_feeds", "ArrayFeed",
            "perturb_snapshot", "perturb_feeds"]
@@ -218,6 +219,7 @@ def snapshot_feeds(cerebro: bt.Cerebro) -> list[FeedSnapshot]:
             data._name or "", int(data._timeframe), int(data._compression), outputs[i], params,
             raw=raws.get(i), filters=_filter_specs(data, labels[i]) if rebuilt else (), source=sources[i],
             base_timeframe=(int(data.p.timeframe), int(data.p.compression)) if rebuilt else None))
+    check_snapshots(out)
     if any(s.rebuilt for s in out):
         _check_rebuild(out, labels)
     return out
