@@ -227,7 +227,8 @@ class Cerebro(bt.Cerebro):
                maximize: bool | None, constraint: Constraint | None, storage: str | Path | Storage | None,
                min_trades: int | None = None, limits: dict[str, Any] | None = None,
                study_name: str | None, progress: bool | None, window: Window | None, keep_series: bool,
-               executor: str | Executor | None, keep_returns: bool = True) -> tuple[Study, Executor]:
+               executor: str | Executor | None, keep_returns: bool = True,
+               options: dict[str, Any] | None = None) -> tuple[Study, Executor]:
         setup = self._setup(strategy, dims)
         strategy, space, run_options = setup.strategy, setup.space, dict(setup.run_options)
         obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
@@ -255,7 +256,7 @@ class Cerebro(bt.Cerebro):
         name = study_name or f"{_strategy_name(strategy)}-{method}"
         study = Study(name=name, space=space, objective=obj, strategy=strategy, payload=payload, storage=store,
                       method=method, constraint=constraint, window=window, progress=progress, keep_series=keep_series,
-                      keep_returns=keep_returns)
+                      keep_returns=keep_returns, options=options)
         ex.start(payload)  # pickles the payload: fails here, before any backtest, if something cannot be sent
         return study, ex
 
@@ -548,7 +549,9 @@ class Cerebro(bt.Cerebro):
             raise SpaceError(str(exc)) from None
         study, ex = self._study(strategy, params, method="bayes", objective=obj, maximize=None,
                                 constraint=constraint, storage=storage, study_name=study_name, progress=progress,
-                                window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
+                                window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns,
+                                options=dict(fidelity=fidelity, promote_quantile=promote_quantile, promote_z=promote_z,
+                                             fidelity_warmup=fidelity_warmup, cv=cv))
         try:
             staged = dict(window=study.window, n_bars=len(study.payload.feeds[0]), space=study.space,
                           stored=study.get_trials(), maximize=obj.maximize, cv=cv)

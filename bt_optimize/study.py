@@ -21,6 +21,7 @@ import pandas as pd
 
 from ._warn import warn
 from .engine.executors import Executor
+from .engine.fingerprint import describe_setup
 from .engine.worker import Payload, Runtime, TrialSpec
 from .exceptions import AllTrialsFailedError, ObjectiveError
 from .objective import Objective
@@ -90,7 +91,7 @@ class Study:
     def __init__(self, *, name: str, space: Space, objective: Objective, strategy: type, payload: Payload,
                  storage: Storage, method: str, constraint: Callable[[dict[str, Any]], bool] | None = None,
                  window: Window | None = None, progress: bool | None = None, keep_series: bool = False,
-                 keep_returns: bool = True) -> None:
+                 keep_returns: bool = True, options: dict[str, Any] | None = None) -> None:
         self.name = name
         self.space = space
         self.objective = objective
@@ -106,7 +107,8 @@ class Study:
         self.stop_reason: str | None = None
         self.search: Search | None = None
         config = {"strategy": f"{strategy.__module__}.{strategy.__qualname__}", "space": space.describe(),
-                  "objective": objective.describe(), "method": method}
+                  "objective": objective.describe(), "method": method,
+                  "setup": describe_setup(payload, self.window, options)}
         self._study_id, stored = storage.open_study(name, config)
         self._keep = storage.keeps_analysis_in_memory
         self._records: list[Trial] = []
@@ -117,10 +119,33 @@ class Study:
         self._n_used = 0
         self._n_resumed = len(stored)
         for t in stored:
-            self._remember(self._decoded(t))
+            self._next_number = max(self._next_number, t.number + 1)
+            judged = self._judge(self._decoded(t))
+            if judged is not None:
+                self._remember(judged)
         self._runtime: Runtime | None = None
 
     # ------------------------------------------------------------------ bookkeeping
+    def _judge(self, t: Trial) -> Trial | None:
+        """A stored trial as the current constraint sees it (the constraint is not part of the fingerprint).
+
+        A point an earlier constraint rejected that the current one accepts is forgotten (``None``): the search
+        may propose it again and it runs as a new trial. A point that ran but the current constraint rejects is
+        shown ``infeasible`` (its stored value stays in storage), so it is never the best and never runs again.
+        """
+        if self.constraint is None and t.error != REJECTED:
+            return t
+        try:
+            ok = True if self.constraint is None else bool(self.constraint(dict(t.params)))
+        except Exception:  # noqa: BLE001 - the loop reports a raising constraint with its point
+            return t
+        if t.state is TrialState.INFEASIBLE and t.error == REJECTED:
+            return None if ok else t
+        if not ok and t.state is not TrialState.INFEASIBLE:
+            return replace(t, state=TrialState.INFEASIBLE, value=None,
+                           error=f"{REJECTED} (changed since this trial ran; its stored result is kept in storage)")
+        return t
+
     def _remember(self, t: Trial) -> None:
         self._next_number = max(self._next_number, t.number + 1)
         if t.state in _RAN:
@@ -432,7 +457,9 @@ class Study:
             source = self._records
         else:  # full records from storage, limited to the trials this study object has seen
             known = {t.number for t in self._records}
-            source = [self._decoded(t) for t in self.storage.load_trials(self._study_id) if t.number in known]
+            judged = (self._judge(self._decoded(t)) for t in self.storage.load_trials(self._study_id)
+                      if t.number in known)
+            source = [t for t in judged if t is not None]
         return sorted((t for t in source if states is None or t.state in states), key=lambda t: t.number)
 
     @property

@@ -265,3 +265,107 @@ def test_bad_data_is_rejected_once_before_any_backtest(spoil: str, expected: str
     with pytest.raises(bto.DataError, match=expected):
         cerebro.optimize_grid(CountingSmaCross, fast=[5, 10], slow=[30], progress=False)
     assert count_backtests(counter) == 0, "the data is checked once, before any backtest"
+
+
+# ------------------------------------------------------------------------------ 2. stale results on resume
+def _setup_cerebro(change: str) -> bto.Cerebro:
+    """A Cerebro as a user sets it up; ``change`` alters one thing that changes every trial's value."""
+    cerebro = bto.Cerebro(maxcpus=1)
+    todate = "2006-06-30" if change == "data" else "2005-12-31"
+    cerebro.adddata(bto.datasets.load("orcl", fromdate="2005-01-01", todate=todate))
+    cerebro.broker.setcash(50_000 if change == "cash" else 100_000)
+    cerebro.broker.setcommission(commission=0.002 if change == "commission" else 0.001)
+    if change == "slippage":
+        cerebro.broker.set_slippage_perc(0.001)
+    if change == "coc":
+        cerebro.broker.set_coc(True)
+    cerebro.addsizer(bt.sizers.PercentSizer, percents=50 if change == "sizer" else 95)
+    cerebro.addanalyzer(bt.analyzers.SharpeRatio, _name="sharpe",
+                        timeframe=bt.TimeFrame.Weeks if change == "analyzer" else bt.TimeFrame.Days)
+    return cerebro
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("data", r"data\[0\]\.bars: stored 252 vs now 377; data\[0\]\.last: stored '2005-12-30 23:59:59' vs now "
+                 r"'2006-06-30 23:59:59'; data\[0\]\.sha256"),
+        ("cash", r"broker\.cash: stored 100000 vs now 50000\."),
+        ("commission", r"broker\.commission\.default\.params\.commission: stored 0\.001 vs now 0\.002"),
+        ("slippage", r"broker\.slip_perc: stored 0\.0 vs now 0\.001"),
+        ("coc", r"broker\.coc: stored False vs now True"),
+        ("sizer", r"sizers\.default\[2\]\.percents: stored 95 vs now 50"),
+        ("analyzer", r"analyzers\[0\]\[2\]\.timeframe: stored 5 vs now 6"),
+        ("stop", r"space\['stop'\]"),
+        ("window", r"window\.start: stored 0 vs now 20"),
+    ],
+)
+def test_changed_setup_is_a_mismatch_naming_what_changed(change: str, named: str, tmp_path: Path,
+                                                         counter: Path) -> None:
+    db = tmp_path / "setup.db"
+    grid = dict(fast=[5, 10], slow=[30], storage=db, study_name="s", progress=False)
+    _setup_cerebro("none").optimize_grid(CountingSmaCross, stop=0.0, **grid)
+    assert count_backtests(counter) == 2
+    extra = {"stop": 0.05 if change == "stop" else 0.0}
+    if change == "window":
+        extra["window"] = bto.Window(start=20)
+    with pytest.raises(bto.StudyMismatchError, match=named) as info:
+        _setup_cerebro(change).optimize_grid(CountingSmaCross, **extra, **grid)
+    assert "already exists with a different set-up" in str(info.value)
+    assert count_backtests(counter) == 2, "nothing runs against a mismatched study"
+    # the same set-up resumes: nothing runs again
+    again = _setup_cerebro("none").optimize_grid(CountingSmaCross, stop=0.0, **grid)
+    assert again.n_trials == 2 and count_backtests(counter) == 2
+
+
+def test_changed_fidelity_is_a_mismatch(tmp_path: Path) -> None:
+    db = tmp_path / "fid.db"
+    kw = dict(fast=bto.Int(5, 20), slow=bto.Int(30, 60), n_trials=4, batch_size=2, seed=1, storage=db,
+              study_name="b", progress=False)
+    _cerebro(maxcpus=1, todate="2006-12-31").optimize_bayes(SmaCross, **kw)
+    with pytest.raises(bto.StudyMismatchError, match=r"options\.fidelity: stored None vs now 0\.5"):
+        _cerebro(maxcpus=1, todate="2006-12-31").optimize_bayes(SmaCross, fidelity=0.5, **kw)
+
+
+def test_other_data_never_reuses_stored_trials(tmp_path: Path) -> None:
+    """The issue's case: the same study_name on another date range answered with the old trials' best."""
+    db = tmp_path / "runs.db"
+    space = dict(fast=bto.Int(5, 30), slow=bto.Int(40, 120, step=10), n_trials=6, seed=2, progress=False)
+    _cerebro(maxcpus=1, fromdate="2003-01-01", todate="2004-12-31").optimize_random(
+        SmaCross, storage=db, study_name="sma", **space)
+    other = _cerebro(maxcpus=1, fromdate="2007-01-01", todate="2008-12-31")
+    with pytest.raises(bto.StudyMismatchError, match=r"data\[0\]\.first: stored '2003-01-02"):
+        other.optimize_random(SmaCross, storage=db, study_name="sma", **space)
+    fresh = other.optimize_random(SmaCross, **space)
+    assert fresh.run_best().analyzers.bto_performance.get_analysis()["sharpe_ratio"] == fresh.best_value
+
+
+def _fast_below_20(p: dict) -> bool:
+    return p["fast"] < 20
+
+
+def _fast_below_30(p: dict) -> bool:
+    return p["fast"] < 30
+
+
+def test_changed_constraint_reevaluates_stored_points(tmp_path: Path, counter: Path) -> None:
+    db = tmp_path / "constraint.db"
+    grid = dict(fast=[5, 10, 15, 20, 25], slow=[40], storage=db, study_name="c", progress=False)
+    first = _cerebro(maxcpus=1).optimize_grid(CountingSmaCross, constraint=_fast_below_20, **grid)
+    assert count_backtests(counter) == 3
+    assert sorted(first.trials.state) == ["complete"] * 3 + ["infeasible"] * 2
+
+    # looser: the two points rejected before run now; the best is the fresh study's
+    looser = _cerebro(maxcpus=1).optimize_grid(CountingSmaCross, constraint=_fast_below_30, **grid)
+    assert count_backtests(counter) == 5, "only the points the old constraint rejected run"
+    fresh = _cerebro(maxcpus=1).optimize_grid(SmaCross, constraint=_fast_below_30, **{**grid, "storage": None})
+    assert looser.best_params == fresh.best_params and looser.best_value == fresh.best_value
+    assert list(looser.trials.state) == ["complete"] * 5
+    assert sorted(looser.trials.params_fast) == [5, 10, 15, 20, 25]
+
+    # tighter: stored results the new constraint rejects are infeasible, never the best, never run again
+    tighter = _cerebro(maxcpus=1).optimize_grid(CountingSmaCross, constraint=lambda p: p["fast"] > 12, **grid)
+    assert count_backtests(counter) == 5
+    states = dict(zip(tighter.trials.params_fast, tighter.trials.state))
+    assert states == {5: "infeasible", 10: "infeasible", 15: "complete", 20: "complete", 25: "complete"}
+    assert tighter.best_params["fast"] > 12

@@ -4,8 +4,9 @@ A storage holds any number of studies, each identified by a unique name. The stu
 writer. Contract, which every backend must meet (``tests/storage`` runs one conformance suite on each):
 
 - ``open_study(name, config)`` creates the study, or loads it when the name exists. A stored study whose
-  strategy, space, objective or method differ from ``config`` raises :class:`StudyMismatchError` naming
-  the differences.
+  strategy, space, objective, method or set-up fingerprint (data, broker, sizers, analyzers, strategy
+  defaults, window, evaluation options) differ from ``config`` raises :class:`StudyMismatchError` naming
+  the differences (:func:`check_config`).
 - ``add_trial`` makes the trial durable before it returns (for SQLite: committed), so a process killed at
   any moment loses no trial that was reported.
 - ``load_trials`` returns trials in ``number`` order; ``with_analysis=False`` leaves each trial's
@@ -28,9 +29,34 @@ __all__ = ["Storage", "check_config"]
 CONFIG_KEYS = ("strategy", "space", "objective", "method")
 
 
+#: Most differences a mismatch message lists.
+MAX_LISTED = 6
+
+
+def _diff(path: str, a: Any, b: Any, out: list[str]) -> None:
+    """Append ``"path: stored a vs now b"`` for every leaf where ``a`` and ``b`` differ."""
+    if a == b:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            _diff(f"{path}.{k}" if path else str(k), a.get(k), b.get(k), out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            _diff(f"{path}[{i}]", x, y, out)
+    else:
+        out.append(f"{path}: stored {a!r} vs now {b!r}")
+
+
 def check_config(name: str, stored: dict[str, Any], config: dict[str, Any]) -> None:
-    """Raise :class:`StudyMismatchError` if ``config`` differs from the stored one on a key that matters."""
-    diffs = []
+    """Raise :class:`StudyMismatchError` if ``config`` differs from the stored one on a key that matters.
+
+    Besides :data:`CONFIG_KEYS`, a ``"setup"`` fingerprint (data, broker, sizers, analyzers, ... see
+    :func:`bt_optimize.engine.fingerprint.describe_setup`) is compared leaf by leaf when both sides have one (a
+    study stored before fingerprints existed has none and resumes as before).
+    """
+    diffs: list[str] = []
+    if isinstance(stored.get("setup"), dict) and isinstance(config.get("setup"), dict):
+        _diff("", stored["setup"], config["setup"], diffs)
     for key in CONFIG_KEYS:
         a, b = stored.get(key), config.get(key)
         if a == b:
@@ -42,8 +68,10 @@ def check_config(name: str, stored: dict[str, Any], config: dict[str, Any]) -> N
         else:
             diffs.append(f"{key}: stored {a!r} vs now {b!r}")
     if diffs:
+        more = f"; and {len(diffs) - MAX_LISTED} more" if len(diffs) > MAX_LISTED else ""
         raise StudyMismatchError(
-            f"study {name!r} already exists with a different set-up: " + "; ".join(diffs)
+            f"study {name!r} already exists with a different set-up, so its stored values answer another "
+            "question: " + "; ".join(diffs[:MAX_LISTED]) + more
             + ". Use another study_name, or delete the stored study to start over"
         )
 
