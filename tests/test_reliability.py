@@ -21,6 +21,7 @@ import pytest
 
 import bt_optimize as bto
 from bt_optimize import AllTrialsFailedError, ObjectiveError, SpaceError, TrialState
+from bt_optimize.storage import SQLiteStorage
 from sample_strategies import SmaCross
 from tests.helpers_processes import POLL_DEADLINE_S, count_rows
 from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, count_backtests
@@ -369,3 +370,55 @@ def test_changed_constraint_reevaluates_stored_points(tmp_path: Path, counter: P
     states = dict(zip(tighter.trials.params_fast, tighter.trials.state))
     assert states == {5: "infeasible", 10: "infeasible", 15: "complete", 20: "complete", 25: "complete"}
     assert tighter.best_params["fast"] > 12
+
+
+# ------------------------------------------------------------------------------ 5. foreign files left intact
+def _foreign_sqlite(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
+                      "INSERT INTO customers (name) VALUES ('Ada'), ('Grace');"
+                      "CREATE TABLE trials (id INTEGER PRIMARY KEY, drug TEXT);")  # a name we use, by chance
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("kind", ["foreign_sqlite", "text"])
+def test_foreign_file_is_left_byte_for_byte_intact(kind: str, tmp_path: Path, counter: Path) -> None:
+    path = tmp_path / "app.db"
+    if kind == "foreign_sqlite":
+        _foreign_sqlite(path)
+        expected = r"is a SQLite database of another application \(tables customers, trials\), not a bt_optimize"
+    else:
+        path.write_text("id,name\n1,Ada\n2,Grace\n")
+        expected = r"is not a usable SQLite database: it holds other data"
+    before = path.read_bytes()
+    with pytest.raises(bto.StorageError, match=expected) as info:
+        _cerebro().optimize_grid(CountingSmaCross, fast=[5, 10], slow=[30], storage=str(path), progress=False)
+    assert "left it untouched" in str(info.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"], "no -wal/-shm or other file was created"
+    assert count_backtests(counter) == 0
+    # the reader used by `bt-optimize show` refuses it the same way (one StorageError, nothing written)
+    with pytest.raises(bto.StorageError, match=expected):
+        SQLiteStorage(path, read_only=True)
+    assert path.read_bytes() == before
+
+
+def test_empty_file_becomes_a_store_but_is_no_study_to_show(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    path.touch()  # as tempfile.mkstemp(suffix=".db") leaves it
+    with pytest.raises(bto.StorageError, match="is empty: it holds no bt_optimize study"):
+        SQLiteStorage(path, read_only=True)
+    assert path.stat().st_size == 0
+    study = _cerebro(maxcpus=1).optimize_grid(SmaCross, fast=[5, 10], slow=[30], storage=path, study_name="e",
+                                              progress=False)
+    assert study.n_trials == 2
+    reader = SQLiteStorage(path, read_only=True)
+    assert reader.study_names() == ["e"]
+    reader.close()
+
+
+def test_missing_file_is_no_study_to_show(tmp_path: Path) -> None:
+    with pytest.raises(bto.StorageError, match="does not exist"):
+        SQLiteStorage(tmp_path / "nothing.db", read_only=True)
+    assert not (tmp_path / "nothing.db").exists()

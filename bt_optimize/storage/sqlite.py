@@ -13,7 +13,7 @@ from ..stats.returns import packed_length
 from ..trial import Trial, TrialState, Window
 from .base import Storage, check_config
 
-__all__ = ["SQLiteStorage", "SCHEMA_VERSION"]
+__all__ = ["SQLiteStorage", "SCHEMA_VERSION", "APPLICATION_ID", "inspect_file"]
 
 #: Version 2 added the ``trial_returns`` table; a version-1 file is upgraded in place when opened (the new table
 #: is created empty: its trials simply have no stored returns).
@@ -74,33 +74,102 @@ def parse_url(storage: str | Path) -> Path:
     return Path(s)
 
 
+#: SQLite's ``application_id`` header field of a bt_optimize store ("BTOP"); stores written before it was set
+#: are recognised by their tables.
+APPLICATION_ID = 0x42544F50
+
+#: Tables every bt_optimize store has (later versions may add more).
+_OUR_TABLES = frozenset({"meta", "studies", "study_attrs", "trials"})
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def inspect_file(path: Path) -> str:
+    """What ``path`` holds, found without writing a byte: ``"missing"``, ``"empty"`` (0 bytes or a SQLite
+    database without tables) or ``"store"`` (a bt_optimize store).
+
+    Raises:
+        StorageError: the file is not a SQLite database, or a SQLite database of another application; the
+            message says the file was left untouched.
+    """
+    if not path.exists():
+        return "missing"
+    if path.is_dir():
+        raise StorageError(f"storage={str(path)!r} is a folder; give a file name such as {str(path / 'runs.db')!r}")
+    if path.stat().st_size == 0:
+        return "empty"
+    with open(path, "rb") as fh:
+        head = fh.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        raise StorageError(f"{path} is not a usable SQLite database: it holds other data (no SQLite header), and "
+                           "bt_optimize left it untouched. Give storage= a new file name, e.g. 'runs.db'")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"{path} is not a usable SQLite database ({exc}); bt_optimize left it untouched") from exc
+    if app_id == APPLICATION_ID or (app_id == 0 and _OUR_TABLES <= tables):
+        return "store"
+    if app_id == 0 and not tables:
+        return "empty"
+    owner = f"tables {', '.join(sorted(tables)[:5])}{', ...' if len(tables) > 5 else ''}" if tables else \
+        f"application id {app_id:#x}"
+    raise StorageError(f"{path} is a SQLite database of another application ({owner}), not a bt_optimize study "
+                       "file; bt_optimize left it untouched. Give storage= a new file name, e.g. 'runs.db'")
+
+
 class SQLiteStorage(Storage):
     """Studies in one SQLite file.
 
+    A file that exists is first inspected without writing anything (:func:`inspect_file`): only a bt_optimize
+    store, an empty file or a SQLite database without tables is opened; anything else raises
+    :class:`StorageError` and is left byte for byte as it was.
+
     Args:
         path: The database file (created if missing), or ``"sqlite:///path.db"``.
+        read_only: Open an existing store for reading only (``bt-optimize show``): a missing or empty file
+            raises :class:`StorageError` too, and nothing is ever written.
+
+    Raises:
+        StorageError: a missing folder, a file that is not a bt_optimize store, another schema version.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = parse_url(path)
+        self.read_only = read_only
         if self.path.parent and not self.path.parent.exists():
             raise StorageError(
                 f"storage={str(path)!r}: folder {str(self.path.parent)!r} does not exist; create it first")
+        kind = inspect_file(self.path)
+        if read_only and kind != "store":
+            raise StorageError(f"{self.path} {'does not exist' if kind == 'missing' else 'is empty'}: it holds no "
+                               "bt_optimize study")
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    self.conn.execute(stmt)
+            if read_only:
+                self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0,
+                                            isolation_level=None)
+            else:
+                self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                if kind != "store":
+                    self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) in _UPGRADABLE:  # additive upgrade: the new tables were created above
+            if row is not None and int(row[0]) in _UPGRADABLE and not read_only:  # additive: tables created above
                 self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise StorageError(
-                    f"{self.path} uses storage schema {row[0]}, this version of bt_optimize reads {SCHEMA_VERSION}")
+            elif row is not None and int(row[0]) in _UPGRADABLE:
+                row = (str(SCHEMA_VERSION),)  # a reader of an older store: the added tables are simply empty
+            if row is None or int(row[0]) != SCHEMA_VERSION:
+                raise StorageError(f"{self.path} uses storage schema {None if row is None else row[0]}, this "
+                                   f"version of bt_optimize reads {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"{self.path} is not a usable SQLite database: {exc}") from exc
 
