@@ -422,3 +422,61 @@ def test_missing_file_is_no_study_to_show(tmp_path: Path) -> None:
     with pytest.raises(bto.StorageError, match="does not exist"):
         SQLiteStorage(tmp_path / "nothing.db", read_only=True)
     assert not (tmp_path / "nothing.db").exists()
+
+
+# ------------------------------------------------------------------------------ 4. no orphaned workers
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        out += [int(x) for x in text]
+    return out
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a reparented zombie waits for a reaper but holds no file)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc to find the worker processes")
+def test_workers_exit_after_kill_9_of_the_main_process(tmp_path: Path) -> None:
+    db = tmp_path / "orphans.db"
+    script = tmp_path / "optimize.py"
+    script.write_text(textwrap.dedent(README_LIKE_SCRIPT))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + POLL_DEADLINE_S
+        while count_rows(db) < 2:
+            if proc.poll() is not None:
+                pytest.fail(f"the optimization ended before the kill:\n{proc.communicate()}")
+            assert time.monotonic() < deadline, "no trial stored: the child hangs"
+            time.sleep(0.02)
+        workers = _children(proc.pid)
+        assert len(workers) == 2, workers
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the OOM killer or `kill -9 <pid>` does
+        proc.communicate(timeout=60)
+        deadline = time.monotonic() + 60  # a hang guard; the workers check on their parent twice a second
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [w for w in workers if _running(w)]
+        assert not left, f"workers {left} outlived the main process"
+    finally:
+        for w in workers:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    # nothing holds the file: a new run opens it and resumes
+    storage = SQLiteStorage(db)
+    assert storage.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    storage.close()

@@ -15,6 +15,8 @@ import os
 import pickle
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 from typing import Any
@@ -101,8 +103,28 @@ class SerialExecutor(Executor):
             yield self.runtime.run(spec)[0]
 
 
-def _worker_main(conn: Any, payload_bytes: bytes) -> None:
+#: Seconds between a worker's checks that the main process is still alive.
+PARENT_CHECK_S = 0.5
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Exit this worker as soon as the main process ``parent`` is gone (``kill -9`` gives it no chance to say so).
+
+    Runs in a daemon thread, so it also ends a worker that is in the middle of a long backtest.
+    """
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent:
+            os._exit(3)  # reparented: nobody is left to read the result, and files must not stay open
+
+
+def _worker_main(conn: Any, payload_bytes: bytes, parent_end: Any = None, parent: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides what Ctrl-C means
+    if parent_end is not None:
+        parent_end.close()  # a forked worker inherits the main process's end of its own pipe: drop it, or a dead
+        # main process would never look like end-of-file here
+    if parent is not None:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="bto-parent-watch").start()
     runtime = Runtime(payload_bytes)
     while True:
         try:
@@ -118,7 +140,12 @@ def _worker_main(conn: Any, payload_bytes: bytes) -> None:
 class _Worker:
     def __init__(self, ctx: Any, payload_bytes: bytes) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, payload_bytes), daemon=True)
+        method = ctx.get_start_method()
+        # a fork or spawn child's parent is this process, which it watches; a forkserver child's parent is the
+        # server (it ends with this process, and then the pipe's end-of-file tells the worker)
+        watch = os.getpid() if method in ("fork", "spawn") else None
+        inherited = self.conn if method == "fork" else None
+        self.proc = ctx.Process(target=_worker_main, args=(child, payload_bytes, inherited, watch), daemon=True)
         self.proc.start()
         child.close()
         self.spec: TrialSpec | None = None
