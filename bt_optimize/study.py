@@ -361,11 +361,11 @@ class Study:
 
     def _raise_if_nothing_completed(self) -> None:
         limited = limits_message(self._records, self.objective.limits)
-        if limited:
-            raise AllTrialsFailedError(limited)
         failed = [t for t in self._records if t.state is TrialState.FAIL]
         infeasible = sum(1 for t in self._records if t.state is TrialState.INFEASIBLE)
-        if failed:
+        if limited:
+            exc = AllTrialsFailedError(limited)
+        elif failed:
             rest = f" ({infeasible} more were skipped or infeasible)" if infeasible else ""
             exc = AllTrialsFailedError(
                 f"all {len(failed)} trials failed{rest}; the first error (trial {failed[0].number}, params "
