@@ -31,6 +31,7 @@ from .space import Space, params_key
 from .stats.metrics import METRICS
 from .stats.returns import unpack_returns
 from .storage.base import Storage
+from .storage.runs import CONSTRAINT_REJECTED, RunInfo
 from .trial import Trial, TrialState, Window
 
 if TYPE_CHECKING:
@@ -44,7 +45,10 @@ MAX_INFEASIBLE_IN_A_ROW = 10_000
 
 _RAN = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 #: Error text of a point the constraint rejected (recorded ``infeasible``, never run, free for the budget).
-REJECTED = "rejected by the constraint"
+REJECTED = CONSTRAINT_REJECTED
+
+#: Seconds between looks at the storage while waiting for points another run of the study is running.
+AWAIT_POLL_S = 0.1
 
 
 def _key(params: dict[str, Any], window: Window) -> str:
@@ -118,11 +122,20 @@ class Study:
         self._n_ran = 0
         self._n_used = 0
         self._n_resumed = len(stored)
+        self._numbers: set[int] = set()
+        self._cursor = 0
+        self._run = RunInfo.this_process()
+        self._shared = False
+        self._elsewhere = set()
+        self._forgotten: set[str] = set()  # stored points an earlier constraint rejected that may run now
         for t in stored:
+            self._numbers.add(t.number)
             self._next_number = max(self._next_number, t.number + 1)
             judged = self._judge(self._decoded(t))
             if judged is not None:
                 self._remember(judged)
+            else:
+                self._forgotten.add(_key(t.params, t.window))
         self._runtime: Runtime | None = None
 
     # ------------------------------------------------------------------ bookkeeping
@@ -147,6 +160,7 @@ class Study:
         return t
 
     def _remember(self, t: Trial) -> None:
+        self._numbers.add(t.number)
         self._next_number = max(self._next_number, t.number + 1)
         if t.state in _RAN:
             self._n_ran += 1
@@ -217,6 +231,7 @@ class Study:
         self.search = search
         for t in self.get_trials():
             search.tell_trial(t)
+        self._begin_run(search)
         pending: dict[int, tuple[TrialSpec, dict[str, Any]]] = {}
         pending_keys: set[str] = set()
         guard = not self.space.is_finite  # a finite space always ends: no guard
@@ -226,7 +241,11 @@ class Study:
         started = time.perf_counter()
 
         def budget_left() -> bool:
-            return n_trials is None or self._n_used + len(pending) < n_trials
+            if n_trials is None:
+                return True
+            if self._shared:  # other runs spend the same budget: count it where they all write
+                return self.storage.budget_used(self._study_id) < n_trials
+            return self._n_used + len(pending) < n_trials
 
         def tick(uses_budget: bool = True) -> None:
             if bar is not None and (uses_budget or n_trials is None):
@@ -247,6 +266,10 @@ class Study:
                 n = 1 if batch_size is None else max(1, min(batch_size, room))
                 if batch_size is not None and (pending or yielded):
                     return  # a round is still running, or its results must be told before the next one
+                if batch_size is not None:
+                    self._await_elsewhere(search)  # a round's points running in another process are told first
+                    if not budget_left():
+                        return
                 pts = next_points(n)
                 if not pts:
                     return
@@ -257,25 +280,36 @@ class Study:
                         if hit is not None:
                             search.tell_trial(hit)
                         continue
+                    ok = True
                     if self.constraint is not None:
                         try:
                             ok = bool(self.constraint(dict(p)))
                         except Exception as exc:
                             raise ObjectiveError(f"the constraint raised {type(exc).__name__}: {exc} for {p}") from exc
-                        if not ok:
-                            self._record(Trial(number=self._next_number, state=TrialState.INFEASIBLE, params=p,
-                                               error=REJECTED, window=self.window))
-                            search.tell(p, None, TrialState.INFEASIBLE)
-                            tick(uses_budget=False)
-                            infeasible_run[0] += 1
-                            if guard and infeasible_run[0] >= MAX_INFEASIBLE_IN_A_ROW:
-                                self.stop_reason = "infeasible"
-                                return
-                            continue
+                    # a rejected point costs no budget; a point to run is claimed within the budget shared with
+                    # other runs of the study (None: stored or running elsewhere, or the budget is spent)
+                    number = self.storage.claim(self._study_id, key, self._run, retake=key in self._forgotten,
+                                                budget=n_trials if ok else None)
+                    if number is None:
+                        self._shared = True
+                        self._elsewhere.add(key)
+                        self._sync(search)
+                        if not budget_left():
+                            return
+                        continue
+                    self._next_number = max(self._next_number, number + 1)
+                    if not ok:
+                        self._record(Trial(number=number, state=TrialState.INFEASIBLE, params=p,
+                                           error=REJECTED, window=self.window))
+                        search.tell(p, None, TrialState.INFEASIBLE)
+                        tick(uses_budget=False)
+                        infeasible_run[0] += 1
+                        if guard and infeasible_run[0] >= MAX_INFEASIBLE_IN_A_ROW:
+                            self.stop_reason = "infeasible"
+                            return
+                        continue
                     infeasible_run[0] = 0
-                    spec = TrialSpec(self._next_number, p, self.window, self.keep_series,
-                                     keep_returns=self.keep_returns)
-                    self._next_number += 1
+                    spec = TrialSpec(number, p, self.window, self.keep_series, keep_returns=self.keep_returns)
                     pending[spec.number] = (spec, user_attrs(p) if user_attrs else {})
                     pending_keys.add(key)
                     yielded = True
@@ -292,10 +326,13 @@ class Study:
                     search.tell_trial(t)
                     tick()
                     self._check_objective(res, t)
+                    if self._shared:
+                        self._sync(search)
                 if self.stop_reason or not budget_left() or (batch_size is None and not got_any):
                     break
                 if batch_size is None:
                     break
+            self._await_elsewhere(search, final=True)  # the other runs' last trials: every run ends with them
             if self.stop_reason is None:
                 self.stop_reason = "budget" if not budget_left() else (search.stop_reason or "exhausted")
         except KeyboardInterrupt as exc:
@@ -312,6 +349,7 @@ class Study:
                     pass
             raise
         finally:
+            self._end_run()
             if bar is not None:
                 if self.stop_reason == "exhausted" and bar.total is not None and bar.n < bar.total:
                     bar.total = bar.n  # a space used up before the budget: the bar ends full
@@ -326,6 +364,64 @@ class Study:
         """Add to the study's stored wall time (every run and resume of the loop counts)."""
         total = float(self.storage.get_attr(self._study_id, "wall_time_s", 0.0) or 0.0) + seconds
         self.storage.set_attr(self._study_id, "wall_time_s", total)
+
+    # ------------------------------------------------------------------ runs sharing the study
+    def _begin_run(self, search: Search) -> None:
+        """Register this run with the storage and say which other runs share the study."""
+        self._run = RunInfo.this_process()
+        self._elsewhere: set[str] = set()
+        others = self.storage.begin_run(self._study_id, self._run)
+        self._shared = bool(others)
+        if others:
+            warn(f"study {self.name!r} is also being run by " + "; ".join(o.describe() for o in others)
+                 + ". The runs share it: each claims a point before running it, so none runs twice, and together "
+                 "they spend the budget n_trials")
+            self._sync(search)
+
+    def _end_run(self) -> None:
+        try:
+            self.storage.end_run(self._study_id, self._run)
+        except Exception:  # noqa: BLE001 - never hide the error that stopped the study
+            pass
+
+    def _sync(self, search: Search) -> None:
+        """Take in the trials other runs stored since the last look."""
+        new, self._cursor = self.storage.new_trials(self._study_id, self._cursor)
+        for t in new:
+            if t.number in self._numbers:
+                continue
+            self._next_number = max(self._next_number, t.number + 1)
+            judged = self._judge(t)
+            if judged is None:
+                self._numbers.add(t.number)
+                self._forgotten.add(_key(t.params, t.window))
+                continue
+            self._remember(judged)
+            self._elsewhere.discard(_key(judged.params, judged.window))
+            search.tell_trial(judged)
+
+    def _await_elsewhere(self, search: Search, final: bool = False) -> None:
+        """Wait until points other runs are running are stored (or those runs are gone), then take them in.
+
+        Between rounds only the points this run left to others matter; at the end (``final``) every point
+        other runs were running at that moment, so each run ends with the whole study as far as it went.
+        """
+        if not self._shared:
+            return
+        if final:
+            then = self.storage.foreign_claims(self._study_id, self._run)
+            while then & self.storage.foreign_claims(self._study_id, self._run):
+                self._sync(search)
+                time.sleep(AWAIT_POLL_S)
+            self._sync(search)
+        else:
+            while True:
+                self._sync(search)
+                waiting = {k for k in self._elsewhere if k not in self._cache}
+                if not waiting or not self.storage.foreign_claims(self._study_id, self._run):
+                    break  # a run that died leaves its points to the next resume
+                time.sleep(AWAIT_POLL_S)
+        self._elsewhere.clear()
 
     def _halt(self, reason: str, executor: Executor) -> None:
         """Stop the workers and record why the study stopped; every finished trial is already stored."""

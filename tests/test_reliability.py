@@ -480,3 +480,68 @@ def test_workers_exit_after_kill_9_of_the_main_process(tmp_path: Path) -> None:
     storage = SQLiteStorage(db)
     assert storage.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     storage.close()
+
+
+# ------------------------------------------------------------------------------ 7. two processes, one study
+SHARED_SCRIPT = """
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import bt_optimize as bto
+from tests.helpers_strategies import CountingSmaCross
+
+db, go, method = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+cerebro = bto.Cerebro(maxcpus=2)
+cerebro.adddata(bto.datasets.load("orcl", fromdate="2005-01-01", todate="2005-12-31"))
+while not go.exists():  # both processes start their searches together
+    time.sleep(0.01)
+if method == "random":
+    study = cerebro.optimize_random(CountingSmaCross, fast=bto.Int(5, 30), slow=bto.Int(40, 120, step=10),
+                                    n_trials=24, seed=4, storage=db, study_name="shared", progress=False)
+else:
+    study = cerebro.optimize_grid(CountingSmaCross, fast=range(5, 30, 3), slow=range(40, 120, 20),
+                                  storage=db, study_name="shared", progress=False)
+print(json.dumps({"n_trials": study.n_trials, "stop": study.stop_reason, "best": study.best_value,
+                  "pid": os.getpid()}), flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "total"), [("random", 24), ("grid", 36)])
+def test_two_processes_share_one_study(method: str, total: int, tmp_path: Path) -> None:
+    db, go, counter = tmp_path / "shared.db", tmp_path / "go", tmp_path / "backtests.txt"
+    script = tmp_path / "shared.py"
+    script.write_text(textwrap.dedent(SHARED_SCRIPT))
+    env = {**os.environ, COUNT_ENV: str(counter),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, str(script), str(db), str(go), method], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(0.5)
+    go.touch()
+    outs = [p.communicate(timeout=POLL_DEADLINE_S) for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert "already stored" not in err
+    reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT number, params FROM trials").fetchall()
+    finally:
+        con.close()
+    points = [json.dumps(json.loads(p), sort_keys=True) for _, p in rows]
+    assert len(points) == len(set(points)) == total, "each point stored once, the budget spent exactly"
+    assert sorted(n for n, _ in rows) == list(range(total)), "trial numbers handed out once each"
+    assert count_backtests(counter) == total, "no point ran in both processes"
+    by_pid: dict[str, int] = {}
+    for line in counter.read_text().splitlines():
+        by_pid[line.split()[0]] = by_pid.get(line.split()[0], 0) + 1
+    assert len(by_pid) >= 2, f"both processes did part of the work: {by_pid}"  # each uses 2 workers
+    # both runs end with the whole study, and the same answer
+    assert [r["n_trials"] for r in reports] == [total, total]
+    assert reports[0]["best"] == reports[1]["best"]
+    # the run that started second was told about the first, by host, pid and start time
+    errs = "".join(err for _, err in outs)
+    assert "is also being run by pid" in errs and "on host" in errs and "started" in errs

@@ -14,6 +14,11 @@ writer. Contract, which every backend must meet (``tests/storage`` runs one conf
 - ``set_attr``/``get_attr`` keep small JSON-safe values per study (algorithm state, stop reason).
 - A trial's packed per-bar returns (``Trial.returns``, plain bytes) are stored with it in the same write;
   ``load_trials`` may leave them out (SQLite does, to keep memory flat) and ``load_returns`` reads them back.
+- Runs that share a study (:mod:`bt_optimize.storage.runs`): ``begin_run`` registers one and names the others
+  still active; ``claim`` reserves a point for a run and hands out its trial number, so two runs never run the
+  same point or store the same number; ``add_trial`` settles the claim of its number; ``end_run`` drops the
+  run's unsettled claims; ``new_trials`` returns the trials other runs stored since a cursor. A backend only
+  one process can reach (memory) keeps these trivial.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from ..exceptions import StudyMismatchError
 from ..trial import Trial
+from .runs import CONSTRAINT_REJECTED, RunInfo
 
 __all__ = ["Storage", "check_config"]
 
@@ -129,6 +135,44 @@ class Storage:
     def study_names(self) -> list[str]:
         """Names of the stored studies."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ runs sharing a study
+    def begin_run(self, study_id: int, run: RunInfo) -> list[RunInfo]:
+        """Register ``run`` as working on the study; returns the other runs active on it."""
+        return []
+
+    def budget_used(self, study_id: int) -> int:
+        """Trials of the study that spend the budget ``n_trials`` (every backtest started: all but constraint
+        rejections and cache hits), plus points claimed by live runs and not stored yet."""
+        return sum(1 for t in self.load_trials(study_id) if not t.cached and t.error != CONSTRAINT_REJECTED)
+
+    def claim(self, study_id: int, key: str, run: RunInfo, retake: bool = False,
+              budget: int | None = None) -> int | None:
+        """Reserve point ``key`` for ``run`` and return the trial number to store it under.
+
+        Args:
+            study_id: The study.
+            key: The point (parameters and window) as text.
+            run: The claiming run.
+            retake: Claim a point whose stored trial no longer counts (one an earlier constraint rejected)
+                under a new number, unless a live run holds it.
+            budget: Refuse (``None``) once :meth:`budget_used` has reached this; ``None``: no limit.
+
+        Returns:
+            The number, or ``None`` when the point is already stored or claimed by another live run.
+        """
+        raise NotImplementedError
+
+    def foreign_claims(self, study_id: int, run: RunInfo) -> set[int]:
+        """Trial numbers claimed by other live runs and not stored yet."""
+        return set()
+
+    def new_trials(self, study_id: int, cursor: int) -> tuple[list[Trial], int]:
+        """Trials stored after ``cursor`` (``0``: all), and the cursor to pass next time."""
+        return [], cursor
+
+    def end_run(self, study_id: int, run: RunInfo) -> None:
+        """Drop ``run``'s claims that no stored trial settled, and its registration."""
 
     def close(self) -> None:
         """Release resources."""

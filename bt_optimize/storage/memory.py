@@ -7,6 +7,7 @@ from typing import Any
 from ..exceptions import StorageError
 from ..trial import Trial
 from .base import Storage, check_config
+from .runs import RunInfo
 
 __all__ = ["InMemoryStorage"]
 
@@ -19,6 +20,7 @@ class InMemoryStorage(Storage):
         self._config: dict[int, dict[str, Any]] = {}
         self._trials: dict[int, dict[int, Trial]] = {}
         self._attrs: dict[int, dict[str, Any]] = {}
+        self._claims: dict[int, dict[str, int]] = {}
 
     def open_study(self, name: str, config: dict[str, Any]) -> tuple[int, list[Trial]]:
         if name in self._ids:
@@ -31,6 +33,20 @@ class InMemoryStorage(Storage):
         self._trials[sid] = {}
         self._attrs[sid] = {}
         return sid, []
+
+    def claim(self, study_id: int, key: str, run: RunInfo, retake: bool = False,
+              budget: int | None = None) -> int | None:  # one process: the study counts its budget itself
+        claims = self._claims.setdefault(study_id, {})
+        if key in claims and not (retake and claims[key] in self._trials[study_id]):
+            return None
+        taken = list(self._trials[study_id]) + list(claims.values())
+        claims[key] = number = max(taken, default=-1) + 1
+        return number
+
+    def end_run(self, study_id: int, run: RunInfo) -> None:
+        claims = self._claims.get(study_id, {})
+        for key in [k for k, n in claims.items() if n not in self._trials[study_id]]:
+            del claims[key]
 
     def add_trial(self, study_id: int, trial: Trial) -> None:
         if trial.number in self._trials[study_id]:

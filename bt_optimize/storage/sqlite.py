@@ -12,13 +12,15 @@ from ..exceptions import StorageError
 from ..stats.returns import packed_length
 from ..trial import Trial, TrialState, Window
 from .base import Storage, check_config
+from .runs import CONSTRAINT_REJECTED, RunInfo
 
 __all__ = ["SQLiteStorage", "SCHEMA_VERSION", "APPLICATION_ID", "inspect_file"]
 
-#: Version 2 added the ``trial_returns`` table; a version-1 file is upgraded in place when opened (the new table
-#: is created empty: its trials simply have no stored returns).
-SCHEMA_VERSION = 2
-_UPGRADABLE = {1}
+#: Version 2 added the ``trial_returns`` table, version 3 the ``runs`` and ``claims`` tables (runs sharing a
+#: study). Versions listed in ``_UPGRADABLE`` are upgraded in place when opened for writing: the tables they lack
+#: are created empty (their trials simply have no stored returns, no claims).
+SCHEMA_VERSION = 3
+_UPGRADABLE = {1, 2}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,7 +59,26 @@ CREATE TABLE IF NOT EXISTS trial_returns (
     data BLOB NOT NULL,
     PRIMARY KEY (study_id, number)
 );
+CREATE TABLE IF NOT EXISTS runs (
+    study_id INTEGER NOT NULL REFERENCES studies(id),
+    owner TEXT NOT NULL,
+    heartbeat TEXT NOT NULL,
+    PRIMARY KEY (study_id, owner)
+);
+CREATE TABLE IF NOT EXISTS claims (
+    study_id INTEGER NOT NULL REFERENCES studies(id),
+    key TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    done INTEGER NOT NULL,
+    PRIMARY KEY (study_id, key)
+);
+CREATE INDEX IF NOT EXISTS claims_number ON claims (study_id, number);
 """
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat()
 
 
 def _dumps(obj: Any) -> str:
@@ -141,6 +162,7 @@ class SQLiteStorage(Storage):
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = parse_url(path)
         self.read_only = read_only
+        self._run: RunInfo | None = None  # the run of this process, set by begin_run (heartbeats)
         if self.path.parent and not self.path.parent.exists():
             raise StorageError(
                 f"storage={str(path)!r}: folder {str(self.path.parent)!r} does not exist; create it first")
@@ -199,9 +221,94 @@ class SQLiteStorage(Storage):
                             (name, _dt.datetime.now(_dt.timezone.utc).isoformat(), _dumps(config)))
             return int(cur.lastrowid), []
 
+    # ------------------------------------------------------------------ runs sharing a study
+    def _heartbeat(self, c: sqlite3.Connection, study_id: int, run: RunInfo | None) -> None:
+        """Note that ``run`` (registered by :meth:`begin_run`) is alive; nothing for an unregistered run."""
+        if run is not None:
+            c.execute("UPDATE runs SET heartbeat=? WHERE study_id=? AND owner=?", (_now(), study_id, run.owner))
+
+    def _live(self, c: sqlite3.Connection, study_id: int) -> dict[str, RunInfo]:
+        """The runs of the study that are not gone, by owner."""
+        out = {}
+        for owner, beat in c.execute("SELECT owner, heartbeat FROM runs WHERE study_id=?", (study_id,)):
+            run = RunInfo.parse(owner)
+            if not run.is_gone(beat):
+                out[owner] = run
+        return out
+
+    def begin_run(self, study_id: int, run: RunInfo) -> list[RunInfo]:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?)", (study_id, run.owner, _now()))
+            self._run = run
+            return [r for owner, r in self._live(c, study_id).items() if owner != run.owner]
+
+    def _budget_used(self, c: sqlite3.Connection, study_id: int) -> int:
+        ran = c.execute("SELECT count(*) FROM trials WHERE study_id=? AND cached=0 AND "
+                        "(error IS NULL OR error != ?)", (study_id, CONSTRAINT_REJECTED)).fetchone()[0]
+        live = list(self._live(c, study_id))
+        marks = ",".join("?" * len(live))
+        running = c.execute(f"SELECT count(*) FROM claims WHERE study_id=? AND done=0 AND owner IN ({marks})",
+                            (study_id, *live)).fetchone()[0] if live else 0
+        return int(ran) + int(running)
+
+    def budget_used(self, study_id: int) -> int:
+        return self._budget_used(self.conn, study_id)
+
+    def claim(self, study_id: int, key: str, run: RunInfo, retake: bool = False,
+              budget: int | None = None) -> int | None:
+        with self._tx() as c:
+            if budget is not None and self._budget_used(c, study_id) >= budget:
+                return None
+            row = c.execute("SELECT number, owner, done FROM claims WHERE study_id=? AND key=?",
+                            (study_id, key)).fetchone()
+            if row is not None:
+                number, owner, done = row
+                if (done and not retake) or (not done and owner != run.owner and owner in self._live(c, study_id)):
+                    return None
+                if done:  # retake: the stored trial keeps its number, the new run gets the next one
+                    number = self._top(c, study_id) + 1
+                c.execute("UPDATE claims SET owner=?, number=?, done=0 WHERE study_id=? AND key=?",
+                          (run.owner, number, study_id, key))
+            else:
+                number = self._top(c, study_id) + 1
+                c.execute("INSERT INTO claims VALUES (?, ?, ?, ?, 0)", (study_id, key, number, run.owner))
+            self._heartbeat(c, study_id, run)
+            return int(number)
+
+    @staticmethod
+    def _top(c: sqlite3.Connection, study_id: int) -> int:
+        """The largest trial number stored or claimed in the study (-1: none)."""
+        top = c.execute("SELECT max(n) FROM (SELECT max(number) AS n FROM trials WHERE study_id=? UNION ALL "
+                        "SELECT max(number) FROM claims WHERE study_id=?)", (study_id, study_id)).fetchone()[0]
+        return -1 if top is None else int(top)
+
+    def foreign_claims(self, study_id: int, run: RunInfo) -> set[int]:
+        live = [o for o in self._live(self.conn, study_id) if o != run.owner]
+        if not live:
+            return set()
+        marks = ",".join("?" * len(live))
+        return {int(n) for (n,) in self.conn.execute(
+            f"SELECT number FROM claims WHERE study_id=? AND done=0 AND owner IN ({marks})", (study_id, *live))}
+
+    def new_trials(self, study_id: int, cursor: int) -> tuple[list[Trial], int]:
+        top = self.conn.execute("SELECT max(rowid) FROM trials WHERE study_id=?", (study_id,)).fetchone()[0]
+        if top is None or int(top) <= cursor:
+            return [], cursor
+        return self._load(study_id, "AND rowid > ? AND rowid <= ?", (cursor, int(top))), int(top)
+
+    def end_run(self, study_id: int, run: RunInfo) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM claims WHERE study_id=? AND owner=? AND done=0", (study_id, run.owner))
+            c.execute("DELETE FROM runs WHERE study_id=? AND owner=?", (study_id, run.owner))
+        if self._run == run:
+            self._run = None
+
+    # ------------------------------------------------------------------ trials
     def add_trial(self, study_id: int, trial: Trial) -> None:
         try:
             with self._tx() as c:
+                c.execute("UPDATE claims SET done=1 WHERE study_id=? AND number=?", (study_id, trial.number))
+                self._heartbeat(c, study_id, self._run)
                 c.execute(
                     "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (study_id, trial.number, trial.state.value, trial.value, _dumps(trial.params),
@@ -216,9 +323,13 @@ class SQLiteStorage(Storage):
             raise StorageError(f"trial {trial.number} is already stored in {self.path}") from exc
 
     def load_trials(self, study_id: int, with_analysis: bool = False) -> list[Trial]:
+        return self._load(study_id, "", (), with_analysis)
+
+    def _load(self, study_id: int, where: str, args: tuple[Any, ...], with_analysis: bool = False) -> list[Trial]:
         cols = "number, state, value, params, metrics, {}, error, duration_s, window, user_attrs, cached".format(
             "analysis" if with_analysis else "'{}'")
-        rows = self.conn.execute(f"SELECT {cols} FROM trials WHERE study_id=? ORDER BY number", (study_id,))
+        rows = self.conn.execute(f"SELECT {cols} FROM trials WHERE study_id=? {where} ORDER BY number",
+                                 (study_id, *args))
         out = []
         for r in rows:
             out.append(Trial(
