@@ -263,7 +263,7 @@ class SQLiteStorage(Storage):
                             (study_id, key)).fetchone()
             if row is not None:
                 number, owner, done = row
-                if (done and not retake) or (not done and owner != run.owner and owner in self._live(c, study_id)):
+                if (done and not retake) or (not done and owner in self._live(c, study_id)):
                     return None
                 if done:  # retake: the stored trial keeps its number, the new run gets the next one
                     number = self._top(c, study_id) + 1

@@ -374,3 +374,42 @@ def test_sqlite_many_studies_in_one_file(tmp_path: Path) -> None:
     assert [len(again.open_study(name, {**CONFIG, "method": name})[1]) for name in "abc"] == [1, 2, 3]
     again.close()
 
+
+
+# ---------------------------------------------------------------------------------------------- claims
+def test_claims_hand_out_each_point_and_number_once(backend: Backend) -> None:
+    from bt_optimize.storage.runs import RunInfo
+
+    st = backend.storage
+    sid, _ = st.open_study("s", CONFIG)
+    run = RunInfo.this_process()
+    st.begin_run(sid, run)
+    assert [st.claim(sid, k, run) for k in ("a", "b", "c")] == [0, 1, 2]
+    assert st.claim(sid, "b", run) is None, "a claimed point is not handed out twice"
+    st.add_trial(sid, _trial(1))
+    assert st.claim(sid, "b", run) is None, "a stored point is never claimed again"
+    assert st.claim(sid, "b", run, retake=True) == 3, "a retaken point gets a new number"
+    st.end_run(sid, run)  # drops the unsettled claims of a, c and the retaken b
+    again = RunInfo.this_process()
+    st.begin_run(sid, again)
+    assert st.claim(sid, "a", again) is not None
+    st.end_run(sid, again)
+
+
+def test_sqlite_claims_of_a_dead_run_are_taken_over_and_budgets_shared(tmp_path: Path) -> None:
+    from bt_optimize.storage.runs import RunInfo
+
+    st = SQLiteStorage(tmp_path / "c.db")
+    sid, _ = st.open_study("s", CONFIG)
+    dead = RunInfo(RunInfo.this_process().host, 2**22 + 12345, "2026-01-01T00:00:00+00:00")  # no such pid
+    other = SQLiteStorage(tmp_path / "c.db")
+    other.begin_run(sid, dead)
+    assert other.claim(sid, "x", dead) == 0
+    me = RunInfo.this_process()
+    assert st.begin_run(sid, me) == [], "a run whose process is gone is not reported as active"
+    assert st.claim(sid, "x", me) == 0, "its claim is taken over under the same number"
+    assert st.budget_used(sid) == 1
+    assert st.claim(sid, "y", me, budget=1) is None, "the budget counts live claims"
+    assert st.claim(sid, "y", me, budget=2) == 1
+    other.close()
+    st.close()
