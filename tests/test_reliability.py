@@ -23,7 +23,7 @@ import bt_optimize as bto
 from bt_optimize import AllTrialsFailedError, ObjectiveError, SpaceError, TrialState
 from bt_optimize.storage import SQLiteStorage
 from sample_strategies import SmaCross
-from tests.helpers_processes import POLL_DEADLINE_S, count_rows
+from tests.helpers_processes import POLL_DEADLINE_S, wait_for_rows
 from tests.helpers_strategies import COUNT_ENV, CountingSmaCross, count_backtests
 
 
@@ -100,6 +100,20 @@ print("second search ran", flush=True)
 """
 
 
+def _child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child script: this repository importable (for ``tests.helpers_strategies``)."""
+    root = str(Path(__file__).resolve().parents[1])
+    return {**os.environ, **extra, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+
+
+def _start_readme_like(tmp_path: Path, db: Path) -> subprocess.Popen:
+    """Start :data:`README_LIKE_SCRIPT` in its own session (so a signal can reach its whole group)."""
+    script = tmp_path / "optimize.py"
+    script.write_text(textwrap.dedent(README_LIKE_SCRIPT))
+    return subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env())
+
+
 def _group_gone(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -111,19 +125,9 @@ def _group_gone(pgid: int) -> bool:
 @pytest.mark.slow
 def test_ctrl_c_stores_stops_workers_and_stops_the_script(tmp_path: Path) -> None:
     db = tmp_path / "ctrlc.db"
-    script = tmp_path / "optimize.py"
-    script.write_text(textwrap.dedent(README_LIKE_SCRIPT))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = _start_readme_like(tmp_path, db)
     try:
-        deadline = time.monotonic() + POLL_DEADLINE_S
-        while count_rows(db) < 4:
-            if proc.poll() is not None:
-                pytest.fail(f"the optimization ended before Ctrl-C:\n{proc.communicate()}")
-            assert time.monotonic() < deadline, "no trial stored: the child hangs"
-            time.sleep(0.02)
+        wait_for_rows(proc, db, 4, "the optimization, before Ctrl-C")
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
         out, err = proc.communicate(timeout=POLL_DEADLINE_S)
     finally:
@@ -446,20 +450,10 @@ def _running(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc to find the worker processes")
 def test_workers_exit_after_kill_9_of_the_main_process(tmp_path: Path) -> None:
     db = tmp_path / "orphans.db"
-    script = tmp_path / "optimize.py"
-    script.write_text(textwrap.dedent(README_LIKE_SCRIPT))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = _start_readme_like(tmp_path, db)
     workers: list[int] = []
     try:
-        deadline = time.monotonic() + POLL_DEADLINE_S
-        while count_rows(db) < 2:
-            if proc.poll() is not None:
-                pytest.fail(f"the optimization ended before the kill:\n{proc.communicate()}")
-            assert time.monotonic() < deadline, "no trial stored: the child hangs"
-            time.sleep(0.02)
+        wait_for_rows(proc, db, 2, "the optimization, before the kill")
         workers = _children(proc.pid)
         assert len(workers) == 2, workers
         os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the OOM killer or `kill -9 <pid>` does
@@ -515,8 +509,7 @@ def test_two_processes_share_one_study(method: str, total: int, tmp_path: Path) 
     db, go, counter = tmp_path / "shared.db", tmp_path / "go", tmp_path / "backtests.txt"
     script = tmp_path / "shared.py"
     script.write_text(textwrap.dedent(SHARED_SCRIPT))
-    env = {**os.environ, COUNT_ENV: str(counter),
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    env = _child_env(**{COUNT_ENV: str(counter)})
     procs = [subprocess.Popen([sys.executable, str(script), str(db), str(go), method], cwd=tmp_path, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     time.sleep(0.5)
