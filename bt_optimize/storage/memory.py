@@ -21,6 +21,7 @@ class InMemoryStorage(Storage):
         self._trials: dict[int, dict[int, Trial]] = {}
         self._attrs: dict[int, dict[str, Any]] = {}
         self._claims: dict[int, dict[str, int]] = {}
+        self._next: dict[int, int] = {}  # next free trial number of each study
 
     def open_study(self, name: str, config: dict[str, Any]) -> tuple[int, list[Trial]]:
         if name in self._ids:
@@ -39,8 +40,9 @@ class InMemoryStorage(Storage):
         claims = self._claims.setdefault(study_id, {})
         if key in claims and not (retake and claims[key] in self._trials[study_id]):
             return None
-        taken = list(self._trials[study_id]) + list(claims.values())
-        claims[key] = number = max(taken, default=-1) + 1
+        number = self._next.get(study_id, 0)
+        self._next[study_id] = number + 1
+        claims[key] = number
         return number
 
     def end_run(self, study_id: int, run: RunInfo) -> None:
@@ -52,6 +54,7 @@ class InMemoryStorage(Storage):
         if trial.number in self._trials[study_id]:
             raise StorageError(f"trial {trial.number} is already stored")
         self._trials[study_id][trial.number] = trial
+        self._next[study_id] = max(self._next.get(study_id, 0), trial.number + 1)
 
     def load_trials(self, study_id: int, with_analysis: bool = False) -> list[Trial]:
         return [self._trials[study_id][k] for k in sorted(self._trials[study_id])]
