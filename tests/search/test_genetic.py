@@ -248,8 +248,9 @@ def reference() -> bto.Study:
 
 
 def test_budget_counts_only_backtests(reference):
+    # every backtest started counts, points the strategy skips included; cache hits are free
     assert reference.stop_reason == "budget"
-    assert reference.n_ran == 20
+    assert reference.n_used == 20
     frame = reference.generations
     assert list(frame.columns[:7]) == ["generation", "best", "mean", "std", "diversity", "n_evaluated", "n_cached"]
     assert (frame["n_cached"].iloc[1:] >= 2).all()  # at least the elites are served from cache
@@ -269,9 +270,9 @@ def test_resume_equals_uninterrupted_run(reference, tmp_path):
     db = tmp_path / "runs.db"
     kw = dict(REF, storage=db, study_name="ga", progress=False)
     first = _cerebro(2).optimize_genetic(SmaCross, **dict(kw, n_trials=10), **WIDE_SPACE)
-    assert first.stop_reason == "budget" and first.n_ran == 10
+    assert first.stop_reason == "budget" and first.n_used == 10
     resumed = _cerebro(2).optimize_genetic(SmaCross, **kw, **WIDE_SPACE)
-    assert resumed.stop_reason == "budget" and resumed.n_ran == 20
+    assert resumed.stop_reason == "budget" and resumed.n_used == 20
     assert _rows(resumed) == _rows(reference)
     assert (resumed.best_params, resumed.best_value) == (reference.best_params, reference.best_value)
     pd.testing.assert_frame_equal(resumed.generations, reference.generations)
