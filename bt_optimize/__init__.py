@@ -19,6 +19,7 @@ from .exceptions import (
     ConfigError,
     DataError,
     ObjectiveError,
+    ObjectiveReadError,
     OptionError,
     PicklingError,
     SpaceError,
@@ -38,7 +39,7 @@ __all__ = [
     "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "Score", "Limits", "BUILTIN_METRICS", "Trial",
     "TrialState", "Window", "WalkForward", "analyzers", "datasets", "objectives", "BtOptimizeError", "SpaceError",
     "ObjectiveError", "DataError", "StorageError", "StudyMismatchError", "OptionError", "PicklingError",
-    "AllTrialsFailedError", "ConfigError", "ClusterError", "RayExecutor", "__version__",
+    "AllTrialsFailedError", "ConfigError", "ClusterError", "RayExecutor", "ObjectiveReadError", "__version__",
 ]
 
 

@@ -48,3 +48,10 @@ class ConfigError(BtOptimizeError, ValueError):
 
 class ClusterError(BtOptimizeError, ConnectionError):
     """A cluster executor cannot reach or use its cluster (the message says how to start or address it)."""
+
+
+class ObjectiveReadError(ObjectiveError, AllTrialsFailedError):
+    """The objective cannot be read from a run that traded (a typo in an analyzer path, say): the study stops there.
+
+    Every trial that ran had failed with it, so it is also an :class:`AllTrialsFailedError`.
+    """

@@ -23,7 +23,7 @@ from ._warn import warn
 from .engine.executors import Executor
 from .engine.fingerprint import describe_setup
 from .engine.worker import Payload, Runtime, TrialSpec
-from .exceptions import AllTrialsFailedError, ObjectiveError
+from .exceptions import AllTrialsFailedError, ObjectiveError, ObjectiveReadError
 from .objective import Objective
 from .objectives.limits import apply_limits, limits_message
 from .search.base import Search
@@ -446,7 +446,7 @@ class Study:
     def _check_objective(self, res: dict[str, Any], t: Trial) -> None:
         """Stop at the first trial whose objective cannot be read although the run traded (a typo in its path)."""
         if res.get("objective_error") and (t.metrics.get("n_trades") or 0) > 0:
-            raise ObjectiveError(
+            raise ObjectiveReadError(
                 f"{(t.error or '').splitlines()[0]} (trial {t.number}, which closed {t.metrics.get('n_trades')} "
                 "trades). The study stopped; fix the objective and run again")
 

@@ -185,6 +185,7 @@ def test_objective_path_typo_stops_at_the_first_trial_that_traded(counter: Path)
         cerebro.optimize_grid(CountingSmaCross, fast=range(5, 30, 2), slow=[40, 60], objective="trades.pnl.net.totl",
                               progress=False)
     assert "The study stopped" in str(info.value)
+    assert isinstance(info.value, AllTrialsFailedError), "every trial that ran failed with it"
     # the first trial trades; at most the points already sent to the 2 workers ran, not the 26 of the grid
     assert count_backtests(counter) <= 4
     assert info.value.study.stop_reason == "error"
