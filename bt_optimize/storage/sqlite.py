@@ -185,10 +185,10 @@ class SQLiteStorage(Storage):
                         self.conn.execute(stmt)
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is not None and int(row[0]) in _UPGRADABLE and not read_only:  # additive: tables created above
-                self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-            elif row is not None and int(row[0]) in _UPGRADABLE:
-                row = (str(SCHEMA_VERSION),)  # a reader of an older store: the added tables are simply empty
+            if row is not None and int(row[0]) in _UPGRADABLE:
+                if not read_only:  # additive: the tables it lacks were created above
+                    self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+                row = (str(SCHEMA_VERSION),)  # (a reader of an older store finds the added tables missing or empty)
             if row is None or int(row[0]) != SCHEMA_VERSION:
                 raise StorageError(f"{self.path} uses storage schema {None if row is None else row[0]}, this "
                                    f"version of bt_optimize reads {SCHEMA_VERSION}")
