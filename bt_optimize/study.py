@@ -131,7 +131,8 @@ class Study:
         for t in stored:
             self._numbers.add(t.number)
             self._next_number = max(self._next_number, t.number + 1)
-            judged = self._judge(self._decoded(t))
+            t = self._decoded(t)
+            judged = self._judge(t)
             if judged is not None:
                 self._remember(judged)
             else:
@@ -391,6 +392,7 @@ class Study:
             if t.number in self._numbers:
                 continue
             self._next_number = max(self._next_number, t.number + 1)
+            t = self._decoded(t)
             judged = self._judge(t)
             if judged is None:
                 self._numbers.add(t.number)
