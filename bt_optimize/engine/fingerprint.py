@@ -106,7 +106,9 @@ def describe_setup(payload: Payload, window: Window, options: dict[str, Any] | N
     analyzers = [_plain([cls, list(args), dict(kwargs)]) for cls, args, kwargs in tpl.analyzers]
     cerebro = {k: _plain(getattr(tpl.p, k, None)) for k in tpl.params._getkeys() if k not in SPEED_ONLY_PARAMS}
     strat = payload.strategy
-    defaults = {k: _plain(getattr(strat.params, k, None)) for k in strat.params._getkeys()}
+    sparams = getattr(strat, "params", None)  # a strategy factory (backtrader's StFetcher style) has none
+    defaults = ({k: _plain(getattr(sparams, k, None)) for k in sparams._getkeys()}
+                if hasattr(sparams, "_getkeys") else {})
     return {
         "data": feeds, "broker": b, "sizers": sizers, "analyzers": analyzers, "cerebro": cerebro,
         "strategy_defaults": defaults, "window": window.to_dict(),
