@@ -550,8 +550,9 @@ class Cerebro(bt.Cerebro):
         study, ex = self._study(strategy, params, method="bayes", objective=obj, maximize=None,
                                 constraint=constraint, storage=storage, study_name=study_name, progress=progress,
                                 window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns,
-                                options=dict(fidelity=fidelity, promote_quantile=promote_quantile, promote_z=promote_z,
-                                             fidelity_warmup=fidelity_warmup, cv=cv))
+                                options=dict(cv=cv, fidelity=fidelity, **(dict(
+                                    promote_quantile=promote_quantile, promote_z=promote_z,
+                                    fidelity_warmup=fidelity_warmup) if fidelity is not None else {})))
         try:
             staged = dict(window=study.window, n_bars=len(study.payload.feeds[0]), space=study.space,
                           stored=study.get_trials(), maximize=obj.maximize, cv=cv)

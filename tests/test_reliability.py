@@ -329,7 +329,8 @@ def test_changed_fidelity_is_a_mismatch(tmp_path: Path) -> None:
     kw = dict(fast=bto.Int(5, 20), slow=bto.Int(30, 60), n_trials=4, batch_size=2, seed=1, storage=db,
               study_name="b", progress=False)
     _cerebro(maxcpus=1, todate="2006-12-31").optimize_bayes(SmaCross, **kw)
-    with pytest.raises(bto.StudyMismatchError, match=r"options\.fidelity: stored None vs now 0\.5"):
+    named = r"options\.fidelity: stored None vs now 0\.5; options\.promote_quantile: stored None vs now 0\.6"
+    with pytest.raises(bto.StudyMismatchError, match=named):
         _cerebro(maxcpus=1, todate="2006-12-31").optimize_bayes(SmaCross, fidelity=0.5, **kw)
 
 

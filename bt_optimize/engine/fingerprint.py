@@ -112,6 +112,7 @@ def describe_setup(payload: Payload, window: Window, options: dict[str, Any] | N
     return {
         "data": feeds, "broker": b, "sizers": sizers, "analyzers": analyzers, "cerebro": cerebro,
         "strategy_defaults": defaults, "window": window.to_dict(),
-        "options": _plain({**(options or {}), **({"perf_kwargs": payload.perf_kwargs} if payload.perf_kwargs
-                                                  else {})}),
+        # options left at None are left out, so a caller that does not know an option matches a study without it
+        "options": _plain({**{k: v for k, v in (options or {}).items() if v is not None},
+                           **({"perf_kwargs": payload.perf_kwargs} if payload.perf_kwargs else {})}),
     }
