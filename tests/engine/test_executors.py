@@ -10,7 +10,6 @@ import json
 import math
 import multiprocessing as mp
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from bt_optimize.engine.executors import (
 )
 from bt_optimize.engine.worker import Payload, Runtime, TrialSpec, pack_template
 from sample_strategies import SmaCross
-from tests.helpers_processes import POLL_DEADLINE_S, count_rows
+from tests.helpers_processes import count_rows, sigint_after
 from tests.helpers_strategies import (
     COUNT_ENV,
     CallbackAnalyzer,
@@ -368,20 +367,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
     script.write_text(textwrap.dedent(SIGINT_SCRIPT))
     proc = subprocess.Popen([sys.executable, str(script), str(db)], cwd=tmp_path, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + POLL_DEADLINE_S
-        while count_rows(db) < 4:
-            if proc.poll() is not None:
-                pytest.fail(f"the optimization ended before Ctrl-C:\n{proc.communicate()}")
-            assert time.monotonic() < deadline, "no trial stored: the child hangs"
-            time.sleep(0.02)
-        n_at_signal = count_rows(db)
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
-        out, err = proc.communicate(timeout=POLL_DEADLINE_S)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    n_at_signal, out, err = sigint_after(proc, db, 4)  # what a terminal's Ctrl-C does: the whole group
     assert proc.returncode == 0, err
     assert "Traceback" not in err, err
     words = out.split()
