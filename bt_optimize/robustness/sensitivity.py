@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.runner import prepare
+from ..engine.worker import TrialSpec
 from ..exceptions import AllTrialsFailedError, ObjectiveError, SpaceError
 from ..objective import Objective
 from ..space import Int, Real, check_param_names, params_key
@@ -248,26 +250,12 @@ def run_sensitivity(cerebro: Any, plan: SensitivityPlan, objective: Objective, *
         AllTrialsFailedError: every point failed.
         ObjectiveError: the base point gives no finite objective.
     """
-    from ..engine.data import snapshot_feeds
-    from ..engine.executors import SerialExecutor, make_executor
-    from ..engine.worker import Payload, TrialSpec, make_template, pack_template
-    from ..exceptions import PicklingError
-
-    feeds = snapshot_feeds(cerebro)
-    ex = make_executor(cerebro.p.maxcpus, executor)
-    try:
-        template: Any = pack_template(cerebro)
-    except PicklingError:
-        if not isinstance(ex, SerialExecutor):
-            raise
-        template = make_template(cerebro)
-    payload = Payload(template=template, feeds=feeds, strategy=plan.strategy, objective=objective)
     points = plan.points()
     win = window or Window()
     values: dict[str, float] = {}
     errors: list[str] = []
+    _, ex = prepare(cerebro, plan.strategy, objective, executor=executor)
     try:
-        ex.start(payload)
         specs = (TrialSpec(i, p, win) for i, p in enumerate(points))
         for res in ex.imap_unordered(specs):
             p = points[res["number"]]

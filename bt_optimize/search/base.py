@@ -11,6 +11,7 @@ trials and the seed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,14 @@ class Search:
         """
         ok = trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
         self.tell(dict(trial.params), trial.value if ok else None, trial.state)
+
+    def attrs_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra attributes the study records with a proposed point (``user_attrs``; default none).
+
+        Called once per point, when the study hands it to a worker, so it may report the search's state at
+        that moment (the generation, the phase, the acquisition that chose it).
+        """
+        return {}
 
     @property
     def exhausted(self) -> bool:

@@ -37,7 +37,7 @@ import math
 import random
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -626,6 +626,10 @@ class GeneticSearch(Search):
     def generation(self) -> int:
         """Index of the generation being handed out (0 is the initial random population)."""
         return self._generation
+
+    def attrs_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Attributes recorded with a proposed point: its ``generation``."""
+        return {"generation": self._generation}
 
     @property
     def populations(self) -> list[list[dict[str, Any]]]:
