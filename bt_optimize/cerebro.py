@@ -19,7 +19,7 @@ import backtrader as bt
 
 from .engine.data import snapshot_feeds
 from .engine.executors import Executor
-from .engine.plans import plan_bayes, plan_genetic, plan_grid, plan_random
+from .engine.plans import PLANS, plan_bayes, plan_genetic, plan_grid, plan_random
 from .engine.runner import SearchPlan, new_study, prepare, run_search
 from .engine.worker import feed_refs
 from .exceptions import ObjectiveError, SpaceError
@@ -29,7 +29,7 @@ from .space import Cat, Dimension, Space, check_param_names, plain
 from .storage import Storage, get_storage
 from .study import Study
 from .trial import Window
-from .walkforward import WalkForward
+from .walkforward.result import WalkForward
 
 __all__ = ["Cerebro"]
 
@@ -491,8 +491,8 @@ class Cerebro(bt.Cerebro):
         """Walk-forward optimization: search each train stretch, pick on validation, trade the unseen test stretch.
 
         Windows, selection, the stitched out-of-sample curve, storage and diagnostics are described in
-        :mod:`bt_optimize.walkforward`. Windows run one after another; each window's trials run in parallel
-        through the executor (``maxcpus``).
+        :mod:`bt_optimize.walkforward`. The data is snapshotted and the workers (``maxcpus``) started once; the
+        windows run side by side, their trials sharing the workers.
 
         Args:
             strategy: The strategy class (``None``: the last ``optstrategy`` registration).
@@ -502,7 +502,8 @@ class Cerebro(bt.Cerebro):
             train: Train stretch: bars (``750``) or an offset (``"3Y"``, ``"6M"``, ``pd.DateOffset(years=2)``).
             validation: Validation stretch after train (``None``: none).
             test: Out-of-sample stretch after validation.
-            step: How far windows move; must equal ``test`` (the default): test stretches are back to back.
+            step: How far windows move (default ``test``: back-to-back test stretches; smaller: overlapping,
+                larger: gapped; the stitching rules are in :mod:`bt_optimize.walkforward`).
             anchored: ``True``: every train stretch starts at the first usable bar (expanding windows).
             warmup: Bars fed before every stretch to prime indicators (the data's first ``warmup`` bars are never
                 measured).
@@ -540,21 +541,32 @@ class Cerebro(bt.Cerebro):
             ...                           train=500, validation=125, test=250, warmup=120)  # doctest: +SKIP
             >>> wf.windows, wf.summary["verdict"]  # doctest: +SKIP
         """
-        from .walkforward import prepare, run_walk_forward
+        from .walkforward.run import bar_times, check_arguments, run_walk_forward, split_kwargs
+        from .walkforward.windows import make_windows
 
-        if make_objective(objective, maximize, min_trades=min_trades, limits=limits).is_multi:
+        obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
+        if obj.is_multi:
             raise ObjectiveError("walk_forward picks one parameter set per window, so it needs one objective; combine "
                                  "several with bto.Score(\"sharpe_ratio - 0.5 * max_drawdown\")")
-        if min_trades is not None or limits is not None:  # options of every optimize_* method
-            kwargs.update(min_trades=min_trades, limits=limits)
-        strat, space, method_kw, obj, select, name, windows, dates, closes = prepare(
-            self, strategy, method=method, train=train, validation=validation, test=test, step=step,
-            anchored=anchored, warmup=warmup, objective=objective, maximize=maximize, select=select, top_k=top_k,
-            min_last_test=min_last_test, study_name=study_name, kwargs=kwargs)
-        store = get_storage(storage)
-        return run_walk_forward(self, strat, space, method=method, method_kwargs=method_kw, windows=windows,
-                                dates=dates, objective=obj, select=select, storage=store, study_name=name,
-                                top_k=top_k, progress=progress, executor=executor, closes=closes)
+        select = check_arguments(method=method, train=train, validation=validation, test=test, anchored=anchored,
+                                 select=select, top_k=top_k, study_name=study_name)
+        strat_for_split = strategy if strategy is not None else getattr(self, "_bto_optreg", (None,))[0]
+        method_kw, dims = split_kwargs(method, strat_for_split, kwargs)
+        setup = self._setup(strategy, dims)  # run() options among the keywords apply to every trial
+        strat, space = setup.strategy, setup.space
+        obj.validate(analyzer_names(self.analyzers))
+        plan = PLANS[method](**method_kw)
+        plan.make(space, obj, None)  # the search's own checks against the space
+        feeds = snapshot_feeds(self)
+        windows = make_windows(bar_times(feeds[0]), train=train, test=test, validation=validation, step=step,
+                               anchored=anchored, warmup=warmup, min_last_test=min_last_test)
+        return run_walk_forward(self, strat, space, plan=plan, windows=windows, feeds=feeds, objective=obj,
+                                select=select, storage=get_storage(storage),
+                                study_name=study_name or f"{_strategy_name(strat)}-walk_forward-{method}",
+                                top_k=top_k, progress=progress, executor=executor,
+                                engine=dict(run_options=dict(setup.run_options),
+                                            strategy_args=feed_refs(setup.args, self.datas),
+                                            strategy_kwargs=feed_refs(setup.kwargs, self.datas)))
 
     def sensitivity(self, strategy: type, base_params: dict[str, Any], *, n_points: int = 20,
                     perturbation: float = 0.5, interactions: list[tuple[str, str]] | None = None,

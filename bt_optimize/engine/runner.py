@@ -174,7 +174,7 @@ def prepare(cerebro: bt.Cerebro, strategy: type, objective: Objective, *, execut
 
 def new_study(payload: Payload, space: Space, *, method: str, storage: Storage, study_name: str | None = None,
               constraint: Constraint | None = None, window: Window | None = None, progress: bool | None = None,
-              keep_series: bool = False, keep_returns: bool = True) -> Study:
+              keep_series: bool = False, keep_returns: bool = True, objective: Objective | None = None) -> Study:
     """Open (create or resume) the study of one search on a prepared payload.
 
     Args:
@@ -184,15 +184,16 @@ def new_study(payload: Payload, space: Space, *, method: str, storage: Storage, 
         storage: Where the study lives.
         study_name: Its name (default ``"<Strategy>-<method>"``).
         constraint, window, progress, keep_series, keep_returns: See :class:`~bt_optimize.Study`.
+        objective: The study's objective when it differs from the payload's (same scoring, other limits).
 
     Raises:
         StudyMismatchError: a stored study of that name was set up differently.
     """
     label = getattr(payload.strategy, "__name__", None) or type(payload.strategy).__name__
     name = study_name or f"{label}-{method}"
-    return Study(name=name, space=space, objective=payload.objective, strategy=payload.strategy, payload=payload,
-                 storage=storage, method=method, constraint=constraint, window=window, progress=progress,
-                 keep_series=keep_series, keep_returns=keep_returns)
+    return Study(name=name, space=space, objective=payload.objective if objective is None else objective,
+                 strategy=payload.strategy, payload=payload, storage=storage, method=method, constraint=constraint,
+                 window=window, progress=progress, keep_series=keep_series, keep_returns=keep_returns)
 
 
 def run_search(study: Study, plan: SearchPlan, executor: Executor) -> Study:

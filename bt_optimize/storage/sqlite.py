@@ -87,7 +87,9 @@ class SQLiteStorage(Storage):
             raise StorageError(
                 f"storage={str(path)!r}: folder {str(self.path.parent)!r} does not exist; create it first")
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            # check_same_thread=False: a walk-forward's window threads share this connection, one call at a time
+            # behind bt_optimize.storage.locked.LockedStorage
+            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             for stmt in _SCHEMA.strip().split(";"):
