@@ -123,7 +123,7 @@ class _Job:
     space: Space
     plan: SearchPlan
     objective: Objective
-    storage: Storage
+    storage: Storage | LockedStorage
     name: str
     select: str
     top_k: int
