@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..exceptions import StorageError
@@ -12,7 +13,8 @@ __all__ = ["InMemoryStorage"]
 
 
 class InMemoryStorage(Storage):
-    """Keeps studies in dictionaries."""
+    """Keeps studies in dictionaries; honours the whole contract (``load_trials`` leaves analysis out unless
+    ``with_analysis``), so a study reads it exactly as it reads SQLite."""
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
@@ -38,7 +40,8 @@ class InMemoryStorage(Storage):
         self._trials[study_id][trial.number] = trial
 
     def load_trials(self, study_id: int, with_analysis: bool = False) -> list[Trial]:
-        return [self._trials[study_id][k] for k in sorted(self._trials[study_id])]
+        trials = [self._trials[study_id][k] for k in sorted(self._trials[study_id])]
+        return trials if with_analysis else [replace(t, analysis={}) for t in trials]
 
     def load_analysis(self, study_id: int, number: int) -> dict[str, Any]:
         return self._trials[study_id][number].analysis
