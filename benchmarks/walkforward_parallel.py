@@ -105,7 +105,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     load = []
     with tempfile.TemporaryDirectory() as tmp:
-        old_path, ref = old_tree(Path(tmp))
+        old_path, _ = old_tree(Path(tmp))
         paths = {"old": old_path, "sequential": ROOT, "new": ROOT}
         for r in range(args.repeats):
             order = variants[r % 3:] + variants[:r % 3]
@@ -136,8 +136,8 @@ def main() -> None:
         "test 125, warmup 100, `select=\"train\"` (40 trials on train, then the pick once on test), seed 7. "
         "Utilisation = (sum of the trials' backtest times / 2 workers) / wall time of the `walk_forward` call. Each "
         f"run in a fresh process, the three variants alternating, {args.repeats} repeats, medians. All three chose "
-        "the same parameters and gave the same out-of-sample values. \"old\" is the code before the walk-forward "
-        f"package (commit `{ref[:10]}`).",
+        "the same parameters and gave the same out-of-sample values. \"old\" is the code just before the walk-forward "
+        "became a package (the parent of the commit that removed `bt_optimize/walkforward.py`).",
         "",
         "| variant | backtests | busy (s) | wall (s) | utilisation |",
         "|---|---:|---:|---:|---:|",
