@@ -20,6 +20,7 @@ class InMemoryStorage(Storage):
         self._ids: dict[str, int] = {}
         self._config: dict[int, dict[str, Any]] = {}
         self._trials: dict[int, dict[int, Trial]] = {}
+        self._light: dict[int, dict[int, Trial]] = {}
         self._attrs: dict[int, dict[str, Any]] = {}
 
     def open_study(self, name: str, config: dict[str, Any]) -> tuple[int, list[Trial]]:
@@ -31,6 +32,7 @@ class InMemoryStorage(Storage):
         self._ids[name] = sid
         self._config[sid] = dict(config)
         self._trials[sid] = {}
+        self._light[sid] = {}
         self._attrs[sid] = {}
         return sid, []
 
@@ -38,10 +40,12 @@ class InMemoryStorage(Storage):
         if trial.number in self._trials[study_id]:
             raise StorageError(f"trial {trial.number} is already stored")
         self._trials[study_id][trial.number] = trial
+        # made once, so every load returns the same objects (the full trial's other fields are shared)
+        self._light[study_id][trial.number] = replace(trial, analysis={}) if trial.analysis else trial
 
     def load_trials(self, study_id: int, with_analysis: bool = False) -> list[Trial]:
-        trials = [self._trials[study_id][k] for k in sorted(self._trials[study_id])]
-        return trials if with_analysis else [replace(t, analysis={}) for t in trials]
+        store = self._trials if with_analysis else self._light
+        return [store[study_id][k] for k in sorted(store[study_id])]
 
     def load_analysis(self, study_id: int, number: int) -> dict[str, Any]:
         return self._trials[study_id][number].analysis
