@@ -36,10 +36,6 @@ __all__ = ["Cerebro"]
 Constraint = Callable[[dict[str, Any]], bool]
 
 
-#: ``Cerebro.run()`` options that ``optimize_*`` accepts and applies to every trial (as ``run(**kw)`` would).
-TRIAL_RUN_OPTIONS = ("preload", "runonce", "stdstats", "exactbars", "lookahead", "objcache", "oldbuysell",
-                     "oldtrades", "tradehistory", "oldsync", "tz", "cheat_on_open", "broker_coo", "quicknotify")
-
 #: ``Cerebro.run()`` options that mean nothing to ``optimize_*``, and why.
 _REFUSED_RUN_OPTIONS = {
     "optreturn": "it trims the results of optstrategy runs; optimize_* trials always return plain results",
