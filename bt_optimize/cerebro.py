@@ -18,28 +18,23 @@ from typing import Any
 import backtrader as bt
 
 from .engine.data import snapshot_feeds
-from .engine.executors import Executor, SerialExecutor, make_executor
-from .engine.worker import Payload, feed_refs, make_template, pack_template
-from .exceptions import ObjectiveError, PicklingError, SpaceError
+from .engine.executors import Executor
+from .engine.plans import PLANS, plan_bayes, plan_genetic, plan_grid, plan_random
+from .engine.runner import SearchPlan, new_study, prepare, run_search, screen_options
+from .engine.worker import feed_refs
+from .exceptions import ObjectiveError, SpaceError
 from .objective import Objective, analyzer_names, make_objective
 from .robustness.sensitivity import SensitivityResult
-from .search.base import Search, check_seed
-from .search.grid import GridSearch
-from .search.random import RandomSearch
 from .space import Cat, Dimension, Space, check_param_names, plain
 from .storage import Storage, get_storage
-from .study import REJECTED, Study
+from .study import Study
 from .trial import Window
-from .walkforward import WalkForward
+from .walkforward.result import WalkForward
 
 __all__ = ["Cerebro"]
 
 Constraint = Callable[[dict[str, Any]], bool]
 
-
-#: ``Cerebro.run()`` options that ``optimize_*`` accepts and applies to every trial (as ``run(**kw)`` would).
-TRIAL_RUN_OPTIONS = ("preload", "runonce", "stdstats", "exactbars", "lookahead", "objcache", "oldbuysell",
-                     "oldtrades", "tradehistory", "oldsync", "tz", "cheat_on_open", "broker_coo", "quicknotify")
 
 #: ``Cerebro.run()`` options that mean nothing to ``optimize_*``, and why.
 _REFUSED_RUN_OPTIONS = {
@@ -223,12 +218,12 @@ class Cerebro(bt.Cerebro):
             check_param_names(strategy, dims)
         return _Setup(strategy, Space(dims), args, fixed, run_options)
 
-    def _study(self, strategy: type | None, dims: dict[str, Any], *, method: str, objective: Any,
-               maximize: bool | None, constraint: Constraint | None, storage: str | Path | Storage | None,
-               min_trades: int | None = None, limits: dict[str, Any] | None = None,
-               study_name: str | None, progress: bool | None, window: Window | None, keep_series: bool,
-               executor: str | Executor | None, keep_returns: bool = True,
-               options: dict[str, Any] | None = None) -> tuple[Study, Executor]:
+    def _run(self, plan: SearchPlan, strategy: type | None, dims: dict[str, Any], *, objective: Any,
+             maximize: bool | None, constraint: Constraint | None, min_trades: int | None,
+             limits: dict[str, Any] | None, storage: str | Path | Storage | None, study_name: str | None,
+             progress: bool | None, window: Window | None, keep_series: bool, keep_returns: bool,
+             executor: str | Executor | None) -> Study:
+        """Validate what every ``optimize_*`` method shares, then set up the engine once and run ``plan``."""
         setup = self._setup(strategy, dims)
         strategy, space, run_options = setup.strategy, setup.space, dict(setup.run_options)
         obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
@@ -239,32 +234,20 @@ class Cerebro(bt.Cerebro):
             raise SpaceError(f"keep_returns={keep_returns!r}: give True (keep each trial's returns) or False")
         if window is not None and not isinstance(window, Window):
             raise SpaceError(f"window={window!r}: pass a bto.Window(start, end, warmup)")
+        plan.make(space, obj, constraint)  # the search's own checks against the space and objective
         feeds = snapshot_feeds(self)
         if window is not None and window.start >= len(feeds[0]):
             raise SpaceError(f"{window} starts after the last bar; the first feed has {len(feeds[0])} bars")
-        ex = make_executor(run_options.pop("maxcpus", self.p.maxcpus), executor)
-        try:
-            template: bytes | bt.Cerebro = pack_template(self, run_options)
-        except PicklingError:
-            if not isinstance(ex, SerialExecutor):
-                raise
-            template = make_template(self, run_options)  # serial: the configuration never leaves this process
-        payload = Payload(template=template, feeds=feeds, strategy=strategy, objective=obj,
-                          strategy_args=feed_refs(setup.args, self.datas),
-                          strategy_kwargs=feed_refs(setup.kwargs, self.datas))
         store = get_storage(storage)
-        name = study_name or f"{_strategy_name(strategy)}-{method}"
-        study = Study(name=name, space=space, objective=obj, strategy=strategy, payload=payload, storage=store,
-                      method=method, constraint=constraint, window=window, progress=progress, keep_series=keep_series,
-                      keep_returns=keep_returns, options=options)
-        ex.start(payload)  # pickles the payload: fails here, before any backtest, if something cannot be sent
-        return study, ex
-
-    def _optimize(self, search_factory: Callable[[Space], Search], strategy: type | None, dims: dict[str, Any],
-                  n_trials: int | None, method: str, **kw: Any) -> Study:
-        study, ex = self._study(strategy, dims, method=method, **kw)
+        payload, ex = prepare(self, strategy, obj, executor=executor, maxcpus=run_options.pop("maxcpus", None),
+                              feeds=feeds, run_options=run_options, strategy_args=feed_refs(setup.args, self.datas),
+                              strategy_kwargs=feed_refs(setup.kwargs, self.datas))
         try:
-            return study.optimize(search_factory(study.space), ex, n_trials=n_trials)
+            study = new_study(payload, space, method=plan.method, storage=store,
+                              study_name=study_name or f"{_strategy_name(strategy)}-{plan.method}",
+                              constraint=constraint, window=window, progress=progress, keep_series=keep_series,
+                              keep_returns=keep_returns, options=screen_options(plan))
+            return run_search(study, plan, ex)
         finally:
             ex.close()
 
@@ -310,11 +293,10 @@ class Cerebro(bt.Cerebro):
             ObjectiveError: unknown objective (before any backtest).
             AllTrialsFailedError: every trial failed.
         """
-        return self._optimize(lambda s: GridSearch(s), strategy, params, None, "grid", objective=objective,
-                              maximize=maximize, constraint=constraint, min_trades=min_trades, limits=limits,
-                              storage=storage, study_name=study_name,
-                              progress=progress, window=window, keep_series=keep_series, executor=executor,
-                              keep_returns=keep_returns)
+        return self._run(plan_grid(), strategy, params, objective=objective, maximize=maximize, constraint=constraint,
+                         min_trades=min_trades, limits=limits, storage=storage, study_name=study_name,
+                         progress=progress, window=window, keep_series=keep_series, keep_returns=keep_returns,
+                         executor=executor)
 
     def optimize_random(self, strategy: type | None = None, *, n_trials: int = 100, seed: int | None = None,
                         objective: Any = "sharpe_ratio", maximize: bool | None = None,
@@ -333,13 +315,10 @@ class Cerebro(bt.Cerebro):
             >>> study = cerebro.optimize_random(SmaCross, fast=bto.Int(2, 60), slow=bto.Int(10, 250),
             ...                                 n_trials=200, seed=1)  # doctest: +SKIP
         """
-        if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-            raise SpaceError(f"n_trials={n_trials!r}: give a positive whole number of trials")
-        check_seed(seed)
-        return self._optimize(lambda s: RandomSearch(s, seed), strategy, params, n_trials, "random",
-                              objective=objective, maximize=maximize, constraint=constraint, min_trades=min_trades,
-                              limits=limits, storage=storage, study_name=study_name, progress=progress,
-                              window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
+        return self._run(plan_random(n_trials=n_trials, seed=seed), strategy, params, objective=objective,
+                         maximize=maximize, constraint=constraint, min_trades=min_trades, limits=limits,
+                         storage=storage, study_name=study_name, progress=progress, window=window,
+                         keep_series=keep_series, keep_returns=keep_returns, executor=executor)
 
     def optimize_genetic(self, strategy: type | None = None, *, population_size: int = 30, generations: int = 40,
                          n_trials: int | None = None, selection: str = "tournament", tournament_size: int = 3,
@@ -399,34 +378,14 @@ class Cerebro(bt.Cerebro):
             ...                                  population_size=20, generations=10, seed=42)  # doctest: +SKIP
             >>> study.generations.tail()  # doctest: +SKIP
         """
-        from .search.genetic import GeneticSearch, check_genetic_options
-
-        if n_trials is not None and (not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1):
-            raise SpaceError(f"n_trials={n_trials!r}: give None (no cap) or a positive whole number of backtests")
-        options = dict(population_size=population_size, generations=generations, selection=selection,
-                       tournament_size=tournament_size, crossover_prob=crossover_prob, mutation_prob=mutation_prob,
-                       elite_size=elite_size, patience=patience, target=target, max_time=max_time,
-                       diversity_threshold=diversity_threshold)
-        check_genetic_options(seed=seed, **options)
-        multi = make_objective(objective, maximize, min_trades=min_trades, limits=limits).is_multi
-        if multi and (patience is not None or target is not None):
-            raise ObjectiveError("patience= and target= follow one objective; a multi-objective genetic study "
-                                 "(NSGA-II) runs for its generations or n_trials: drop them")
-        study, ex = self._study(strategy, params, method="genetic", objective=objective, maximize=maximize,
-                                constraint=constraint, min_trades=min_trades, limits=limits, storage=storage,
-                                study_name=study_name, progress=progress,
-                                window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns)
-        try:
-            if multi:
-                from .search.nsga2 import NSGA2Search
-
-                search = NSGA2Search(study.space, seed, directions=study.objective.directions, **options)
-            else:
-                search = GeneticSearch(study.space, seed, maximize=study.objective.maximize, **options)
-            return study.optimize(search, ex, n_trials=n_trials, batch_size=population_size,
-                                  user_attrs=lambda _p: {"generation": search.generation})
-        finally:
-            ex.close()
+        plan = plan_genetic(population_size=population_size, generations=generations, n_trials=n_trials,
+                            selection=selection, tournament_size=tournament_size, crossover_prob=crossover_prob,
+                            mutation_prob=mutation_prob, elite_size=elite_size, patience=patience, target=target,
+                            max_time=max_time, diversity_threshold=diversity_threshold, seed=seed)
+        return self._run(plan, strategy, params, objective=objective, maximize=maximize, constraint=constraint,
+                         min_trades=min_trades, limits=limits, storage=storage, study_name=study_name,
+                         progress=progress, window=window, keep_series=keep_series, keep_returns=keep_returns,
+                         executor=executor)
 
     def optimize_bayes(self, strategy: type | None = None, *, n_trials: int = 100, batch_size: int = 4,
                        seed: int | None = None, initial_points: list[dict[str, Any]] | None = None,
@@ -507,72 +466,15 @@ class Cerebro(bt.Cerebro):
             >>> study = cerebro.optimize_bayes(SmaCross, fast=bto.Int(2, 40), slow=bto.Int(20, 120, step=5),
             ...                                n_trials=40, batch_size=4, seed=1)  # doctest: +SKIP
         """
-        from .engine.fidelity import check_options, staged_executor
-        from .search.bayes import BayesSearch, check_arguments
-        from .search.refine import RefineSearch
-
-        for name, v in (("n_trials", n_trials), ("batch_size", batch_size)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise SpaceError(f"{name}={v!r}: give a positive whole number")
-        check_seed(seed)
-        check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
-                        patience=patience, tol=tol)
-        if isinstance(refine, bool) or not isinstance(refine, (int, float)) or not 0 <= refine < 1:
-            raise SpaceError(f"refine={refine!r}: give the share of n_trials to spend refining, from 0 up to below 1")
-        n_refine = int(round(refine * n_trials))
-        n_main = n_trials - n_refine
-        if n_main < 1:
-            raise SpaceError(f"refine={refine!r} leaves no trial for the main loop of n_trials={n_trials}; lower it")
-        check_options(fidelity=fidelity, promote_quantile=promote_quantile, fidelity_warmup=fidelity_warmup, cv=cv,
-                      promote_z=promote_z)
-        obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
-        if obj.is_multi:
-            given = [k for k, v in (("patience", patience), ("initial_values", initial_values), ("fidelity", fidelity),
-                                    ("cv", cv)) if v is not None] + (["refine"] if refine else [])
-            if given:
-                raise ObjectiveError(f"{', '.join(k + '=' for k in given)} work with one objective; a multi-objective "
-                                     "Bayesian study (ParEGO) takes none of them: drop them")
-        _, space = self._resolve(strategy, dict(params))
-        try:
-            options = dict(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
-                           initial_points=initial_points, constraint=constraint)
-            if obj.is_multi:
-                from .search.parego import ParEgoSearch
-
-                search = ParEgoSearch(space, seed, directions=obj.directions, **options)
-            else:
-                search = BayesSearch(space, seed, maximize=obj.maximize, initial_values=initial_values,
-                                     patience=patience, tol=tol, **options)
-        except SpaceError:
-            raise
-        except ValueError as exc:
-            raise SpaceError(str(exc)) from None
-        study, ex = self._study(strategy, params, method="bayes", objective=obj, maximize=None,
-                                constraint=constraint, storage=storage, study_name=study_name, progress=progress,
-                                window=window, keep_series=keep_series, executor=executor, keep_returns=keep_returns,
-                                options=dict(cv=cv, fidelity=fidelity, **(dict(
-                                    promote_quantile=promote_quantile, promote_z=promote_z,
-                                    fidelity_warmup=fidelity_warmup) if fidelity is not None else {})))
-        try:
-            staged = dict(window=study.window, n_bars=len(study.payload.feeds[0]), space=study.space,
-                          stored=study.get_trials(), maximize=obj.maximize, cv=cv)
-            main_ex = staged_executor(ex, fidelity=fidelity, promote_quantile=promote_quantile, promote_z=promote_z,
-                                      fidelity_warmup=fidelity_warmup, **staged)
-            study.optimize(search, main_ex, n_trials=n_main, batch_size=batch_size, user_attrs=search.attrs_for)
-            main_reason = study.stop_reason
-            if n_refine and main_reason != "interrupted":
-                # the pass gets its own share, even when the main loop stopped early (patience, exhausted)
-                refined = sum(1 for t in study.get_trials() if t.user_attrs.get("phase") == "refine" and not t.cached
-                              and t.error != REJECTED)
-                goal = n_trials if main_reason == "budget" else min(n_trials, study.n_used - refined + n_refine)
-                polish = RefineSearch(study.space, seed, maximize=obj.maximize, constraint=constraint)
-                study.optimize(polish, staged_executor(ex, **staged), n_trials=goal, batch_size=batch_size,
-                               user_attrs=polish.attrs_for)
-                if study.stop_reason != "interrupted" and main_reason != "budget":
-                    study.set_stop_reason(main_reason)  # why the search ended early, not the pass's budget
-            return study
-        finally:
-            ex.close()
+        plan = plan_bayes(n_trials=n_trials, batch_size=batch_size, seed=seed, initial_points=initial_points,
+                          initial_values=initial_values, acquisition=acquisition, refine=refine, patience=patience,
+                          tol=tol, n_initial_points=n_initial_points, fidelity=fidelity,
+                          promote_quantile=promote_quantile, promote_z=promote_z, fidelity_warmup=fidelity_warmup,
+                          cv=cv)
+        return self._run(plan, strategy, params, objective=objective, maximize=maximize, constraint=constraint,
+                         min_trades=min_trades, limits=limits, storage=storage, study_name=study_name,
+                         progress=progress, window=window, keep_series=keep_series, keep_returns=keep_returns,
+                         executor=executor)
 
     def walk_forward(self, strategy: type | None = None, *, method: str = "random", train: Any = None,
                      validation: Any = None, test: Any = None, step: Any = None, anchored: bool = False,
@@ -585,8 +487,8 @@ class Cerebro(bt.Cerebro):
         """Walk-forward optimization: search each train stretch, pick on validation, trade the unseen test stretch.
 
         Windows, selection, the stitched out-of-sample curve, storage and diagnostics are described in
-        :mod:`bt_optimize.walkforward`. Windows run one after another; each window's trials run in parallel
-        through the executor (``maxcpus``).
+        :mod:`bt_optimize.walkforward`. The data is snapshotted and the workers (``maxcpus``) started once; the
+        windows run side by side, their trials sharing the workers.
 
         Args:
             strategy: The strategy class (``None``: the last ``optstrategy`` registration).
@@ -596,7 +498,8 @@ class Cerebro(bt.Cerebro):
             train: Train stretch: bars (``750``) or an offset (``"3Y"``, ``"6M"``, ``pd.DateOffset(years=2)``).
             validation: Validation stretch after train (``None``: none).
             test: Out-of-sample stretch after validation.
-            step: How far windows move; must equal ``test`` (the default): test stretches are back to back.
+            step: How far windows move (default ``test``: back-to-back test stretches; smaller: overlapping,
+                larger: gapped; the stitching rules are in :mod:`bt_optimize.walkforward`).
             anchored: ``True``: every train stretch starts at the first usable bar (expanding windows).
             warmup: Bars fed before every stretch to prime indicators (the data's first ``warmup`` bars are never
                 measured).
@@ -634,21 +537,32 @@ class Cerebro(bt.Cerebro):
             ...                           train=500, validation=125, test=250, warmup=120)  # doctest: +SKIP
             >>> wf.windows, wf.summary["verdict"]  # doctest: +SKIP
         """
-        from .walkforward import prepare, run_walk_forward
+        from .walkforward.run import bar_times, check_arguments, run_walk_forward, split_kwargs
+        from .walkforward.windows import make_windows
 
-        if make_objective(objective, maximize, min_trades=min_trades, limits=limits).is_multi:
+        obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
+        if obj.is_multi:
             raise ObjectiveError("walk_forward picks one parameter set per window, so it needs one objective; combine "
                                  "several with bto.Score(\"sharpe_ratio - 0.5 * max_drawdown\")")
-        if min_trades is not None or limits is not None:  # options of every optimize_* method
-            kwargs.update(min_trades=min_trades, limits=limits)
-        strat, space, method_kw, obj, select, name, windows, dates, closes = prepare(
-            self, strategy, method=method, train=train, validation=validation, test=test, step=step,
-            anchored=anchored, warmup=warmup, objective=objective, maximize=maximize, select=select, top_k=top_k,
-            min_last_test=min_last_test, study_name=study_name, kwargs=kwargs)
-        store = get_storage(storage)
-        return run_walk_forward(self, strat, space, method=method, method_kwargs=method_kw, windows=windows,
-                                dates=dates, objective=obj, select=select, storage=store, study_name=name,
-                                top_k=top_k, progress=progress, executor=executor, closes=closes)
+        select = check_arguments(method=method, train=train, validation=validation, test=test, anchored=anchored,
+                                 select=select, top_k=top_k, study_name=study_name)
+        strat_for_split = strategy if strategy is not None else getattr(self, "_bto_optreg", (None,))[0]
+        method_kw, dims = split_kwargs(method, strat_for_split, kwargs)
+        setup = self._setup(strategy, dims)  # run() options among the keywords apply to every trial
+        strat, space = setup.strategy, setup.space
+        obj.validate(analyzer_names(self.analyzers))
+        plan = PLANS[method](**method_kw)
+        plan.make(space, obj, None)  # the search's own checks against the space
+        feeds = snapshot_feeds(self)
+        windows = make_windows(bar_times(feeds[0]), train=train, test=test, validation=validation, step=step,
+                               anchored=anchored, warmup=warmup, min_last_test=min_last_test)
+        return run_walk_forward(self, strat, space, plan=plan, windows=windows, feeds=feeds, objective=obj,
+                                select=select, storage=get_storage(storage),
+                                study_name=study_name or f"{_strategy_name(strat)}-walk_forward-{method}",
+                                top_k=top_k, progress=progress, executor=executor,
+                                engine=dict(run_options=dict(setup.run_options),
+                                            strategy_args=feed_refs(setup.args, self.datas),
+                                            strategy_kwargs=feed_refs(setup.kwargs, self.datas)))
 
     def sensitivity(self, strategy: type, base_params: dict[str, Any], *, n_points: int = 20,
                     perturbation: float = 0.5, interactions: list[tuple[str, str]] | None = None,

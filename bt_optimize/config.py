@@ -506,23 +506,15 @@ def open_stored_study(cfg: StudyConfig, storage: Path, name: str) -> Any:
     Raises:
         StudyMismatchError: the stored study was set up with another strategy, space, objective or method.
     """
-    cerebro = build_cerebro(cfg)
-    min_trades, limits = cfg.options.get("min_trades"), cfg.options.get("limits")
-    if hasattr(cerebro, "_study"):
-        study, ex = cerebro._study(cfg.strategy, dict(cfg.space), method=cfg.method, objective=cfg.objective,
-                                   maximize=cfg.maximize, constraint=cfg.constraint, storage=str(storage),
-                                   min_trades=min_trades, limits=limits, study_name=name, progress=False,
-                                   window=None, keep_series=False, executor="serial")
-        ex.close()
-        return study
-    # the engine's runner (prepare + new_study), when the facade delegates to it
     from .engine.runner import new_study, prepare
     from .objective import make_objective
-    from .space import Space
     from .storage import get_storage
 
-    obj = make_objective(cfg.objective, cfg.maximize, min_trades=min_trades, limits=limits)
-    payload, ex = prepare(cerebro, cfg.strategy, obj, executor="serial")
+    cerebro = build_cerebro(cfg)
+    strategy, space = cerebro._resolve(cfg.strategy, dict(cfg.space))
+    obj = make_objective(cfg.objective, cfg.maximize, min_trades=cfg.options.get("min_trades"),
+                         limits=cfg.options.get("limits"))
+    payload, ex = prepare(cerebro, strategy, obj, executor="serial")
     ex.close()
-    return new_study(payload, Space(cfg.space), method=cfg.method, storage=get_storage(str(storage)),
-                     study_name=name, constraint=cfg.constraint, progress=False)
+    return new_study(payload, space, method=cfg.method, storage=get_storage(str(storage)), study_name=name,
+                     constraint=cfg.constraint, progress=False)

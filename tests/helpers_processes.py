@@ -60,3 +60,17 @@ def kill_9_after(proc: subprocess.Popen, db: Path, n: int, what: str = "the opti
                 pass
         proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL, f"{what} finished before it could be killed"
+
+
+def sigint_after(proc: subprocess.Popen, db: Path, n: int, what: str = "the optimization") -> tuple[int, str, str]:
+    """Ctrl-C the child once ``db`` holds ``n`` trials (SIGINT to its whole group, as a terminal does) and wait for
+    it to end; returns the trials stored when the signal was sent and the child's stdout and stderr."""
+    try:
+        n_at_signal = wait_for_rows(proc, db, n, what)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=POLL_DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return n_at_signal, out, err

@@ -52,7 +52,7 @@ def _run(strategy, **params):
 
 
 def test_package_exports():
-    assert set(sample_strategies.__all__) == {"SmaCross", "RsiMeanReversion", "DonchianBreakout"}
+    assert set(sample_strategies.__all__) == {"SmaCross", "RsiMeanReversion", "DonchianBreakout", "TwoFeedSma"}
 
 
 @pytest.mark.parametrize(

@@ -6,18 +6,22 @@ import math
 import multiprocessing as mp
 import numbers
 import os
-import pickle
 from typing import Any
 
 import backtrader as bt
 import numpy as np
 
-from bt_optimize._warn import warn
-from bt_optimize.analyzers.performance import Performance
+from bt_optimize.engine.data import _META_PARAMS, ArrayFeed, FeedSnapshot
+from bt_optimize.engine.executors import Executor
+from bt_optimize.engine.performance import Performance
+from bt_optimize.engine.runner import prepare
+from bt_optimize.engine.worker import TrialSpec, make_template, windowed_strategy
 from bt_optimize.exceptions import OptionError
+from bt_optimize.objective import Objective
 from bt_optimize.stats.metrics import LOWER_IS_BETTER
 from bt_optimize.stats.metrics import METRICS as PERFORMANCE_METRICS
 from bt_optimize.stats.noise import MODELS, summarize_noise
+from bt_optimize.trial import Window
 
 __all__ = ["NoiseInfusion", "NOISE_METRICS"]
 
@@ -43,8 +47,6 @@ def rerun_template(cerebro: bt.Cerebro, strategy_index: int = 0) -> bt.Cerebro:
     writers, timers and counters). The sizer registered for ``strategy_index`` becomes the default sizer, as
     the re-run holds that strategy only. Call it before the first bar, while the broker is still fresh.
     """
-    from bt_optimize.engine.worker import make_template
-
     tpl = make_template(cerebro)
     tpl.analyzers = []
     for attr in ("runningstrats", "runwriters", "stcount", "_timers", "_timerscheat"):
@@ -193,8 +195,6 @@ class NoiseInfusion(bt.Analyzer):
             raise OptionError(f"primary={p.primary!r} must be one of the reported metrics {list(metrics)}.")
         if p.maxcpus is not None and (not _is_int(p.maxcpus) or p.maxcpus < 0):
             raise OptionError(f"maxcpus must be None or an integer >= 0 (0: every core), got {p.maxcpus!r}.")
-        from bt_optimize.engine.executors import Executor
-
         if p.executor is not None and p.executor not in ("serial", "process", "ray") and not isinstance(
                 p.executor, Executor):
             raise OptionError(f"executor must be None, 'serial', 'process', 'ray' or an Executor instance such as "
@@ -230,8 +230,6 @@ class NoiseInfusion(bt.Analyzer):
     # ------------------------------------------------------------------ the re-runs
     def _snapshots(self) -> list[Any]:
         """Every feed's bars as a :class:`~bt_optimize.engine.data.FeedSnapshot` (see the class docstring)."""
-        from bt_optimize.engine.data import _META_PARAMS, ArrayFeed, FeedSnapshot
-
         out = []
         for i, data in enumerate(self.datas):
             label = data._name or f"data{i}"
@@ -255,16 +253,13 @@ class NoiseInfusion(bt.Analyzer):
             out.append(FeedSnapshot(data._name or "", int(data._timeframe), int(data._compression), lines, params))
         return out
 
-    def _strategy_and_window(self, snapshots: list[Any]) -> tuple[type, dict[str, Any], Any]:
+    def _strategy_and_window(self, snapshots: list[Any]) -> tuple[type, dict[str, Any], Window]:
         """The strategy class, its params and the window to replay.
 
         A trial of a windowed study runs a gated subclass of the user's strategy (no order before the window's
         first bar; see :func:`bt_optimize.engine.worker.windowed_strategy`). That subclass cannot be pickled, so
         the re-runs get the user's class and a window over the captured bars that rebuilds the same gate.
         """
-        from bt_optimize.engine.worker import windowed_strategy
-        from bt_optimize.trial import Window
-
         strategy = type(self.strategy)
         params = dict(self.strategy.params._getkwargs())
         window = Window()
@@ -279,11 +274,6 @@ class NoiseInfusion(bt.Analyzer):
         return strategy, params, window
 
     def _run_simulations(self, snapshots: list[Any], seed: int) -> list[dict[str, Any]]:
-        from bt_optimize.engine.executors import SerialExecutor, make_executor
-        from bt_optimize.engine.worker import Payload, TrialSpec
-        from bt_optimize.exceptions import PicklingError
-        from bt_optimize.objective import Objective
-
         p = self.p
         n_sims = int(p.n_simulations)
         strategy, params, window = self._strategy_and_window(snapshots)
@@ -295,23 +285,10 @@ class NoiseInfusion(bt.Analyzer):
             serial = serial or n_workers <= 1
         elif p.executor == "serial":
             serial = True
-        template: bytes | bt.Cerebro = self._template
-        if not serial:
-            try:
-                template = pickle.dumps(self._template, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:
-                warn(f"NoiseInfusion runs serially: the Cerebro's configuration cannot be pickled ({exc})")
-                serial, template = True, self._template
-        payload = Payload(template=template, feeds=snapshots, strategy=strategy, objective=Objective("sharpe_ratio"),
-                          perf_kwargs=perf_kwargs)
-        ex = SerialExecutor() if serial else make_executor(n_workers, p.executor or "process")
-        try:
-            ex.start(payload)
-        except PicklingError as exc:
-            warn(f"NoiseInfusion runs serially: {exc}")
-            ex = SerialExecutor()
-            ex.start(Payload(template=self._template, feeds=snapshots, strategy=strategy,
-                             objective=Objective("sharpe_ratio"), perf_kwargs=perf_kwargs))
+        _, ex = prepare(self.strategy.env, strategy, Objective("sharpe_ratio"),
+                        executor="serial" if serial else (p.executor or "process"), maxcpus=n_workers,
+                        feeds=snapshots, template=self._template, perf_kwargs=perf_kwargs,
+                        serial_fallback="NoiseInfusion runs serially")
         specs = (TrialSpec(i, params, window, perturb={"model": str(p.model), "std_pct": float(p.std_pct),
                                                        "seed": [seed, i]})
                  for i in range(n_sims))

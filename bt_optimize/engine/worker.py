@@ -21,14 +21,14 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 
-from ..analyzers.performance import Performance
 from ..exceptions import ObjectiveError, PicklingError
 from ..objective import Objective, to_plain
 from ..stats.returns import pack_returns, unpack_returns
 from ..trial import TrialState, Window
 from .data import FeedSnapshot, build_feeds, perturb_feeds, slice_feeds
+from .performance import Performance
 
-__all__ = ["TrialSpec", "Payload", "Runtime", "FeedRef", "feed_refs", "make_template", "pack_template",
+__all__ = ["TrialSpec", "Payload", "Runtime", "FeedRef", "feed_refs", "make_template", "pack_template", "pack_config",
            "windowed_strategy", "PERF_NAME", "reads_observers"]
 
 PERF_NAME = "bto_performance"
@@ -160,7 +160,15 @@ def pack_template(cerebro: bt.Cerebro, run_options: dict[str, Any] | None = None
     Raises:
         PicklingError: an analyzer, observer, sizer or broker argument cannot be sent to a worker.
     """
-    tpl = make_template(cerebro, run_options)
+    return pack_config(make_template(cerebro, run_options))
+
+
+def pack_config(tpl: bt.Cerebro) -> bytes:
+    """Pickle a configuration made by :func:`make_template`, naming the part that cannot be pickled if any.
+
+    Raises:
+        PicklingError: an analyzer, observer, sizer or broker argument cannot be sent to a worker.
+    """
     try:
         return pickle.dumps(tpl, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:

@@ -1,16 +1,14 @@
-"""The ask/tell interface every search algorithm implements.
+"""The ask/tell contract every search algorithm implements (:class:`Search`).
 
-Lifecycle: the study creates a search over a :class:`~bt_optimize.space.Space`, then repeatedly calls
-``ask(n)`` for up to ``n`` new points, runs them, and calls ``tell_trial(trial)`` (by default
-``tell(params, value, state)``) for each result (including results served from cache and trials restored from
-storage when a study resumes). ``ask``
-returns fewer points than asked, or none, when the search is exhausted. Algorithms never run backtests and
-never touch storage; ``state()``/``restore()`` let a study save and reload what cannot be derived from the
-trials and the seed.
+Algorithms never run backtests and never touch storage: the study (:meth:`bt_optimize.Study.optimize`) drives
+them, as described in :class:`Search`. ``tests/search/test_conformance.py`` checks every algorithm against this
+contract.
 """
 
 from __future__ import annotations
 
+import abc
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -48,8 +46,32 @@ def constraint_allows(constraint: Any, params: dict[str, Any]) -> bool:
         return True
 
 
-class Search:
-    """Base class of search algorithms.
+class Search(abc.ABC):
+    """Base class of search algorithms: propose points (``ask``), learn from results (``tell``).
+
+    The lifecycle, as the study drives it:
+
+    1. **Construction** over a :class:`~bt_optimize.space.Space`, with a ``seed``. Everything a search does must
+       follow from the seed and the results it is told, so that the same seed and results give the same points.
+    2. **Resume.** Before the first ``ask`` the study tells every trial it already holds (from storage) through
+       :meth:`tell_trial`, in trial-number order. The search must then propose what an uninterrupted run would
+       propose next, or, where the algorithm cannot, at least never a point it was told. There is no separate
+       saved state: a search rebuilds itself from the seed and the told trials.
+    3. **Rounds.** ``ask(n)`` returns up to ``n`` new points. A streaming study (``batch_size=None``) asks one
+       point each time a worker frees up, so a search may be asked again before earlier points are told. A study
+       with ``batch_size`` asks one round (``n = batch_size``, fewer when the budget is nearly spent), runs it,
+       tells every result and only then asks again; an executor may rely on one round per
+       ``imap_unordered`` call. A search that proposes in rounds documents that it must be driven this way and
+       raises if it is not (:class:`~bt_optimize.search.genetic.GeneticSearch`: one generation per round).
+    4. **Tell.** Every proposed point is told exactly once per time it was proposed: complete (with its value),
+       pruned (with its low-fidelity value), failed or infeasible (``value=None``; a constraint rejection never
+       ran). A point proposed again is answered from the study's records and told again, without a backtest.
+    5. **Termination.** ``ask`` returns fewer points than asked, or none, when the search has nothing left: a
+       finite space is exhausted (:attr:`exhausted`), or the algorithm stopped on its own and set
+       :attr:`stop_reason` (``"patience"``, ``"target"``, ``"generations"``, ``"max_time"``). The study records
+       that reason (``"exhausted"`` when none is set) and also stops at its own budget ``n_trials``.
+    6. **Attributes.** :meth:`attrs_for` gives extra attributes the study records with each point it hands out
+       (``user_attrs``; the phase, the generation, the acquisition).
 
     Args:
         space: The space to search.
@@ -65,11 +87,12 @@ class Search:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
 
+    @abc.abstractmethod
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
         """Up to ``n`` new points (an empty list when the search has nothing left to propose)."""
-        raise NotImplementedError
 
-    def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
+    def tell(self, params: dict[str, Any], value: float | None,  # noqa: B027 - optional: grid and random learn nothing
+             state: TrialState = TrialState.COMPLETE) -> None:
         """Report the outcome of a point (``value`` is ``None`` unless the trial completed or was pruned)."""
 
     def tell_trial(self, trial: Trial) -> None:
@@ -82,14 +105,15 @@ class Search:
         ok = trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
         self.tell(dict(trial.params), trial.value if ok else None, trial.state)
 
+    def attrs_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra attributes the study records with a proposed point (``user_attrs``; default none).
+
+        Called once per point, when the study hands it to a worker, so it may report the search's state at
+        that moment (the generation, the phase, the acquisition that chose it).
+        """
+        return {}
+
     @property
     def exhausted(self) -> bool:
         """Whether the search can propose no further point."""
         return False
-
-    def state(self) -> dict[str, Any]:
-        """JSON-safe state needed to continue exactly after a restart (beyond seed and told trials)."""
-        return {}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state` returned."""

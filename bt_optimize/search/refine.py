@@ -142,6 +142,7 @@ class RefineSearch(Search):
         self._n_told = 0
         self._best_at_last_ask: float | None = None
         self._attrs: dict[str, dict[str, Any]] = {}
+        self._stuck = False
 
     def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
         """Record a result; complete values become candidate parents (pruned ones, measured at low fidelity,
@@ -178,7 +179,13 @@ class RefineSearch(Search):
             self._seen.add(key)
             self._attrs[key] = {"phase": "refine", "scale": round(self.scale, 6)}
             out.append(p)
+        self._stuck = not out
         return out
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the last ``ask`` found no new neighbour (a small discrete space fully explored)."""
+        return self._stuck
 
     def _one(self, parent: dict[str, Any], rng: np.random.Generator) -> dict[str, Any] | None:
         scale = self.scale

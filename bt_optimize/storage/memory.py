@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..exceptions import StorageError
@@ -13,12 +14,14 @@ __all__ = ["InMemoryStorage"]
 
 
 class InMemoryStorage(Storage):
-    """Keeps studies in dictionaries."""
+    """Keeps studies in dictionaries; honours the whole contract (``load_trials`` leaves analysis out unless
+    ``with_analysis``), so a study reads it exactly as it reads SQLite."""
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
         self._config: dict[int, dict[str, Any]] = {}
         self._trials: dict[int, dict[int, Trial]] = {}
+        self._light: dict[int, dict[int, Trial]] = {}
         self._attrs: dict[int, dict[str, Any]] = {}
         self._claims: dict[int, dict[str, int]] = {}
         self._next: dict[int, int] = {}  # next free trial number of each study
@@ -32,6 +35,7 @@ class InMemoryStorage(Storage):
         self._ids[name] = sid
         self._config[sid] = dict(config)
         self._trials[sid] = {}
+        self._light[sid] = {}
         self._attrs[sid] = {}
         return sid, []
 
@@ -55,9 +59,12 @@ class InMemoryStorage(Storage):
             raise StorageError(f"trial {trial.number} is already stored")
         self._trials[study_id][trial.number] = trial
         self._next[study_id] = max(self._next.get(study_id, 0), trial.number + 1)
+        # made once, so every load returns the same objects (the full trial's other fields are shared)
+        self._light[study_id][trial.number] = replace(trial, analysis={}) if trial.analysis else trial
 
     def load_trials(self, study_id: int, with_analysis: bool = False) -> list[Trial]:
-        return [self._trials[study_id][k] for k in sorted(self._trials[study_id])]
+        store = self._trials if with_analysis else self._light
+        return [store[study_id][k] for k in sorted(store[study_id])]
 
     def load_analysis(self, study_id: int, number: int) -> dict[str, Any]:
         return self._trials[study_id][number].analysis

@@ -173,9 +173,12 @@ class SQLiteStorage(Storage):
         try:
             if read_only:
                 self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0,
-                                            isolation_level=None)
+                                            isolation_level=None, check_same_thread=False)
             else:
-                self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+                # check_same_thread=False: a walk-forward's window threads share this connection, one call at a
+                # time behind bt_optimize.storage.locked.LockedStorage
+                self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
+                                            check_same_thread=False)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 if kind != "store":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from bt_optimize.engine.executors import make_executor
 from bt_optimize.engine.ray_executor import RayExecutor, release_idle_actors
 from bt_optimize.engine.worker import Payload, Runtime, TrialSpec, pack_template
 from sample_strategies import SmaCross
-from tests.helpers_processes import POLL_DEADLINE_S, count_rows, kill_9_after, wait_for_rows
+from tests.helpers_processes import count_rows, kill_9_after, sigint_after
 from tests.helpers_ray import LocalRayCluster, free_port, use_loopback
 from tests.helpers_strategies import COUNT_ENV, DieOnceOnNext, count_backtests
 
@@ -244,6 +243,17 @@ print("finished", study.stop_reason, flush=True)
 """
 
 
+def _start_driver(script_text: str, tmp_path: Path, db: Path, address: str) -> subprocess.Popen:
+    """Run ``script_text`` as a driver process of its own (own session), with ``db`` and ``address`` as arguments."""
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(script_text))
+    release_idle_actors()  # this process's idle actors hold the cluster's CPUs: free them for the other driver
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.Popen([sys.executable, str(script), str(db), address], cwd=root,
+                            env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def _stored(db: Path) -> dict[int, str]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -254,13 +264,7 @@ def _stored(db: Path) -> dict[int, str]:
 
 def test_resume_after_kill_9_of_the_driver(ray_address: str, tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
-    script = tmp_path / "driver.py"
-    script.write_text(textwrap.dedent(KILL_SCRIPT))
-    release_idle_actors()  # this process's idle actors hold the cluster's CPUs: free them for the other driver
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen([sys.executable, str(script), str(db), ray_address], cwd=Path(__file__).parents[2],
-                            env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = _start_driver(KILL_SCRIPT, tmp_path, db, ray_address)
     kill_9_after(proc, db, 4, "the Ray driver")
     grid = dict(fast=[5, 10, 15, 20], slow=[40, 60, 80, 100])
     cerebro = bto.Cerebro()
@@ -301,21 +305,8 @@ except KeyboardInterrupt:
 
 def test_ctrl_c_in_the_driver_keeps_finished_trials(ray_address: str, tmp_path: Path) -> None:
     db = tmp_path / "ctrlc.db"
-    script = tmp_path / "driver.py"
-    script.write_text(textwrap.dedent(SIGINT_SCRIPT))
-    release_idle_actors()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen([sys.executable, str(script), str(db), ray_address], cwd=Path(__file__).parents[2],
-                            env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        n_at_signal = wait_for_rows(proc, db, 3, "the Ray driver")
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
-        out, err = proc.communicate(timeout=POLL_DEADLINE_S)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    proc = _start_driver(SIGINT_SCRIPT, tmp_path, db, ray_address)
+    n_at_signal, out, err = sigint_after(proc, db, 3, "the Ray driver")
     assert proc.returncode == 0, err
     assert out.startswith("stop_reason interrupted"), out + err
     stored = _stored(db)

@@ -124,11 +124,9 @@ def test_reopen_returns_trials_in_order_without_analysis_for_sqlite(backend: Bac
     assert sid2 == sid
     assert [t.number for t in trials] == [0, 1, 2]
     assert [replace(t, analysis={}) for t in trials] == [replace(t, analysis={}) for t in originals]
-    if backend.kind == "sqlite":
-        assert not st.keeps_analysis_in_memory
-        assert all(t.analysis == {} for t in trials), "open_study must not load analyzer output"
-    else:
-        assert st.keeps_analysis_in_memory
+    assert all(t.analysis == {} for t in trials), "open_study must not load analyzer output"
+    assert all(t.analysis == {} for t in st.load_trials(sid)), "load_trials leaves analysis out by default"
+    assert st.keeps_analysis_in_memory is (backend.kind != "sqlite")
     for t in originals:
         assert st.load_analysis(sid, t.number) == t.analysis
     with pytest.raises(KeyError):
