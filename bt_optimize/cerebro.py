@@ -234,7 +234,7 @@ class Cerebro(bt.Cerebro):
             raise SpaceError(f"keep_returns={keep_returns!r}: give True (keep each trial's returns) or False")
         if window is not None and not isinstance(window, Window):
             raise SpaceError(f"window={window!r}: pass a bto.Window(start, end, warmup)")
-        plan.make(space, obj, constraint)  # the search's own checks against the space and objective
+        search = plan.make(space, obj, constraint)  # the search's own checks, before any backtest
         feeds = snapshot_feeds(self)
         if window is not None and window.start >= len(feeds[0]):
             raise SpaceError(f"{window} starts after the last bar; the first feed has {len(feeds[0])} bars")
@@ -247,7 +247,7 @@ class Cerebro(bt.Cerebro):
                               study_name=study_name or f"{_strategy_name(strategy)}-{plan.method}",
                               constraint=constraint, window=window, progress=progress, keep_series=keep_series,
                               keep_returns=keep_returns, options=screen_options(plan))
-            return run_search(study, plan, ex)
+            return run_search(study, plan, ex, search=search)
         finally:
             ex.close()
 

@@ -210,7 +210,7 @@ def screen_options(plan: SearchPlan) -> dict[str, Any] | None:
     return out
 
 
-def run_search(study: Study, plan: SearchPlan, executor: Executor) -> Study:
+def run_search(study: Study, plan: SearchPlan, executor: Executor, search: Search | None = None) -> Study:
     """Run ``plan`` in ``study`` through a started ``executor`` (not closed here).
 
     Without a screen and a refinement share this is one :meth:`~bt_optimize.Study.optimize` loop. With a
@@ -218,6 +218,9 @@ def run_search(study: Study, plan: SearchPlan, executor: Executor) -> Study:
     ``executor``; with ``refine`` a :class:`~bt_optimize.search.refine.RefineSearch` then gets its share of
     ``n_trials``, even when the main search stopped early (patience, exhausted), and the study keeps the main
     search's stop reason.
+
+    ``search`` is the plan's search when the caller already made it (to check the options before any backtest);
+    by default the plan makes it here.
 
     Returns:
         ``study``, finished (``stop_reason`` set).
@@ -227,7 +230,8 @@ def run_search(study: Study, plan: SearchPlan, executor: Executor) -> Study:
         AllTrialsFailedError: every trial failed.
     """
     obj = study.objective
-    search = plan.make(study.space, obj, study.constraint)
+    if search is None:
+        search = plan.make(study.space, obj, study.constraint)
     if plan.screen is None and not plan.n_refine:
         return study.optimize(search, executor, n_trials=plan.n_trials, batch_size=plan.batch_size,
                               user_attrs=search.attrs_for)
