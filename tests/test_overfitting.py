@@ -162,3 +162,7 @@ def test_walk_forward_deflated_sharpe_on_a_real_walk_forward():
     sr = wf.summary["oos_metrics"]["sharpe_ratio"]
     assert res.sr_oos == pytest.approx(sr, rel=1e-3)  # the stitched curve's own Sharpe ratio
     _no_nan(res.to_dict())
+    # wf.overfitting() is the same, and the summary holds it right after the walk-forward efficiency
+    assert wf.overfitting() == res
+    keys = list(wf.summary)
+    assert keys[keys.index("efficiency") + 1] == "overfitting" and wf.summary["overfitting"] == res.to_dict()
