@@ -222,7 +222,7 @@ class Cerebro(bt.Cerebro):
              maximize: bool | None, constraint: Constraint | None, min_trades: int | None,
              limits: dict[str, Any] | None, storage: str | Path | Storage | None, study_name: str | None,
              progress: bool | None, window: Window | None, keep_series: bool, keep_returns: bool,
-             executor: str | Executor | None) -> Study:
+             executor: str | Executor | None, keep_observers: bool = False) -> Study:
         """Validate what every ``optimize_*`` method shares, then set up the engine once and run ``plan``."""
         setup = self._setup(strategy, dims)
         strategy, space, run_options = setup.strategy, setup.space, dict(setup.run_options)
@@ -232,6 +232,9 @@ class Cerebro(bt.Cerebro):
             raise SpaceError(f"constraint={constraint!r}: pass a function taking the params dict and returning a bool")
         if not isinstance(keep_returns, bool):
             raise SpaceError(f"keep_returns={keep_returns!r}: give True (keep each trial's returns) or False")
+        if not isinstance(keep_observers, bool):
+            raise SpaceError(f"keep_observers={keep_observers!r}: give True (run backtrader's default observers in "
+                             "every trial) or False")
         if window is not None and not isinstance(window, Window):
             raise SpaceError(f"window={window!r}: pass a bto.Window(start, end, warmup)")
         search = plan.make(space, obj, constraint)  # the search's own checks, before any backtest
@@ -241,7 +244,7 @@ class Cerebro(bt.Cerebro):
         store = get_storage(storage)
         payload, ex = prepare(self, strategy, obj, executor=executor, maxcpus=run_options.pop("maxcpus", None),
                               feeds=feeds, run_options=run_options, strategy_args=feed_refs(setup.args, self.datas),
-                              strategy_kwargs=feed_refs(setup.kwargs, self.datas))
+                              strategy_kwargs=feed_refs(setup.kwargs, self.datas), keep_observers=keep_observers)
         try:
             study = new_study(payload, space, method=plan.method, storage=store,
                               study_name=study_name or f"{_strategy_name(strategy)}-{plan.method}",
@@ -257,7 +260,8 @@ class Cerebro(bt.Cerebro):
                       min_trades: int | None = None, limits: dict[str, Any] | None = None,
                       storage: str | Path | Storage | None = None, study_name: str | None = None,
                       progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
-                      keep_returns: bool = True, executor: str | Executor | None = None, **params: Any) -> Study:
+                      keep_returns: bool = True, keep_observers: bool = False, executor: str | Executor | None = None,
+                      **params: Any) -> Study:
         """Backtest every point of a grid, in parallel, and return the :class:`Study`.
 
         Args:
@@ -282,6 +286,9 @@ class Cerebro(bt.Cerebro):
             keep_series: Keep each trial's equity curve and trades in its metrics.
             keep_returns: Keep each trial's per-bar returns (float32, compressed; a few kB a trial) for
                 :meth:`Study.overfitting`; ``False`` saves that space.
+            keep_observers: Run backtrader's default observers (``stdstats``) in every trial. They only record for
+                plots, so by default trials leave them out unless the strategy's code reads ``self.stats``;
+                ``run_best()`` always runs them.
             executor: ``"serial"``, ``"process"`` or an Executor (default by ``maxcpus``).
             **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands (``range``, list, tuple).
 
@@ -296,14 +303,15 @@ class Cerebro(bt.Cerebro):
         return self._run(plan_grid(), strategy, params, objective=objective, maximize=maximize, constraint=constraint,
                          min_trades=min_trades, limits=limits, storage=storage, study_name=study_name,
                          progress=progress, window=window, keep_series=keep_series, keep_returns=keep_returns,
-                         executor=executor)
+                         keep_observers=keep_observers, executor=executor)
 
     def optimize_random(self, strategy: type | None = None, *, n_trials: int = 100, seed: int | None = None,
                         objective: Any = "sharpe_ratio", maximize: bool | None = None,
                         constraint: Constraint | None = None, min_trades: int | None = None,
                         limits: dict[str, Any] | None = None, storage: str | Path | Storage | None = None,
                         study_name: str | None = None, progress: bool | None = None, window: Window | None = None,
-                        keep_series: bool = False, keep_returns: bool = True, executor: str | Executor | None = None,
+                        keep_series: bool = False, keep_returns: bool = True,
+                        keep_observers: bool = False, executor: str | Executor | None = None,
                         **params: Any) -> Study:
         """Backtest ``n_trials`` random points (uniform or log-uniform per dimension) and return the Study.
 
@@ -318,7 +326,8 @@ class Cerebro(bt.Cerebro):
         return self._run(plan_random(n_trials=n_trials, seed=seed), strategy, params, objective=objective,
                          maximize=maximize, constraint=constraint, min_trades=min_trades, limits=limits,
                          storage=storage, study_name=study_name, progress=progress, window=window,
-                         keep_series=keep_series, keep_returns=keep_returns, executor=executor)
+                         keep_series=keep_series, keep_returns=keep_returns,
+                         keep_observers=keep_observers, executor=executor)
 
     def optimize_genetic(self, strategy: type | None = None, *, population_size: int = 30, generations: int = 40,
                          n_trials: int | None = None, selection: str = "tournament", tournament_size: int = 3,
@@ -329,8 +338,9 @@ class Cerebro(bt.Cerebro):
                          constraint: Constraint | None = None, min_trades: int | None = None,
                          limits: dict[str, Any] | None = None, storage: str | Path | Storage | None = None,
                          study_name: str | None = None, progress: bool | None = None, window: Window | None = None,
-                         keep_series: bool = False, keep_returns: bool = True, executor: str | Executor | None = None,
-                        **params: Any) -> Study:
+                         keep_series: bool = False, keep_returns: bool = True,
+                         keep_observers: bool = False, executor: str | Executor | None = None,
+                         **params: Any) -> Study:
         """Evolve the parameters with a genetic algorithm (DEAP underneath) and return the Study.
 
         With several objectives (``objective=[...]``) the selection is NSGA-II (:mod:`bt_optimize.search.nsga2`) and
@@ -361,8 +371,8 @@ class Cerebro(bt.Cerebro):
             diversity_threshold: Warn once when the population's diversity (0 to 1) falls below this.
             seed: Seed; needed for exact reproduction and exact resume.
             objective, maximize, constraint, min_trades, limits, storage, study_name, progress, window,
-                keep_series, keep_returns, executor, **params: As in :meth:`optimize_grid` (``study_name`` defaults to
-                ``"<Strategy>-genetic"``).
+                keep_series, keep_returns, keep_observers, executor, **params: As in :meth:`optimize_grid`
+                (``study_name`` defaults to ``"<Strategy>-genetic"``).
 
         Returns:
             The finished study; ``stop_reason`` is one of ``"generations"``, ``"budget"``, ``"patience"``,
@@ -385,7 +395,7 @@ class Cerebro(bt.Cerebro):
         return self._run(plan, strategy, params, objective=objective, maximize=maximize, constraint=constraint,
                          min_trades=min_trades, limits=limits, storage=storage, study_name=study_name,
                          progress=progress, window=window, keep_series=keep_series, keep_returns=keep_returns,
-                         executor=executor)
+                         keep_observers=keep_observers, executor=executor)
 
     def optimize_bayes(self, strategy: type | None = None, *, n_trials: int = 100, batch_size: int = 4,
                        seed: int | None = None, initial_points: list[dict[str, Any]] | None = None,
@@ -399,7 +409,8 @@ class Cerebro(bt.Cerebro):
                        min_trades: int | None = None, limits: dict[str, Any] | None = None,
                        storage: str | Path | Storage | None = None, study_name: str | None = None,
                        progress: bool | None = None, window: Window | None = None, keep_series: bool = False,
-                       keep_returns: bool = True, executor: str | Executor | None = None, **params: Any) -> Study:
+                       keep_returns: bool = True, keep_observers: bool = False, executor: str | Executor | None = None,
+                      **params: Any) -> Study:
         """Bayesian optimisation with a Gaussian-process surrogate, in parallel rounds of ``batch_size``.
 
         The first ``n_initial_points`` trials are ``initial_points`` then seeded random points; each later round
@@ -451,7 +462,7 @@ class Cerebro(bt.Cerebro):
                 trial's observation noise in the surrogate. ``study.run_best()`` is one run over the whole window,
                 so its value is not the fold mean.
             objective, maximize, constraint, min_trades, limits, storage, study_name, progress, window,
-                keep_series, keep_returns, executor: As in :meth:`optimize_grid`.
+                keep_series, keep_returns, keep_observers, executor: As in :meth:`optimize_grid`.
             **params: The space: ``name=bto.Int(...)``/``Real``/``Cat`` or shorthands.
 
         Returns:
@@ -474,7 +485,7 @@ class Cerebro(bt.Cerebro):
         return self._run(plan, strategy, params, objective=objective, maximize=maximize, constraint=constraint,
                          min_trades=min_trades, limits=limits, storage=storage, study_name=study_name,
                          progress=progress, window=window, keep_series=keep_series, keep_returns=keep_returns,
-                         executor=executor)
+                         keep_observers=keep_observers, executor=executor)
 
     def walk_forward(self, strategy: type | None = None, *, method: str = "random", train: Any = None,
                      validation: Any = None, test: Any = None, step: Any = None, anchored: bool = False,

@@ -37,6 +37,7 @@ def test_walkforward_examples_run(tmp_path, monkeypatch):
     ns = run_page("walkforward.md", 4)
     assert len(ns["wf"].windows) >= 3
     assert (tmp_path / "walkforward.png").stat().st_size > 0
+    assert ns["wf"].overfitting().n_trials == sum(s.n_ran for s in ns["wf"].studies)
 
 
 @pytest.mark.slow

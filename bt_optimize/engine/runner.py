@@ -113,7 +113,7 @@ def prepare(cerebro: bt.Cerebro, strategy: type, objective: Objective, *, execut
             maxcpus: int | None = None, feeds: list[FeedSnapshot] | None = None, template: bt.Cerebro | None = None,
             perf_kwargs: dict[str, Any] | None = None, serial_fallback: str | None = None,
             run_options: dict[str, Any] | None = None, strategy_args: tuple = (),
-            strategy_kwargs: dict[str, Any] | None = None) -> tuple[Payload, Executor]:
+            strategy_kwargs: dict[str, Any] | None = None, keep_observers: bool = False) -> tuple[Payload, Executor]:
     """Snapshot the feeds, pack the configuration and start the executor, once for a whole job.
 
     Args:
@@ -133,6 +133,8 @@ def prepare(cerebro: bt.Cerebro, strategy: type, objective: Objective, *, execut
             :func:`~bt_optimize.engine.worker.make_template`).
         strategy_args, strategy_kwargs: Fixed arguments of the strategy in every trial (feed references made by
             :func:`~bt_optimize.engine.worker.feed_refs`).
+        keep_observers: Keep backtrader's default observers in every trial (by default trials leave them out
+            unless something reads them: :func:`~bt_optimize.engine.worker.reads_observers`).
 
     Returns:
         The payload and the started executor; the caller closes the executor.
@@ -145,7 +147,8 @@ def prepare(cerebro: bt.Cerebro, strategy: type, objective: Objective, *, execut
     ex = make_executor(cerebro.p.maxcpus if maxcpus is None else maxcpus, executor)
     config = make_template(cerebro, run_options) if template is None else template
     kwargs = dict(feeds=feeds, strategy=strategy, objective=objective, perf_kwargs=dict(perf_kwargs or {}),
-                  strategy_args=tuple(strategy_args), strategy_kwargs=dict(strategy_kwargs or {}))
+                  strategy_args=tuple(strategy_args), strategy_kwargs=dict(strategy_kwargs or {}),
+                  keep_observers=bool(keep_observers))
     try:
         packed: bytes | bt.Cerebro = pack_config(config)
     except PicklingError as exc:

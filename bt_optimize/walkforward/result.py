@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..objective import Objective
+from ..robustness.overfitting import WalkForwardOverfitting, walk_forward_studies_overfitting
 from ..stats.metrics import compute_metrics, periods_per_year
 from ..stats.walkforward import parameter_stability, stitch_equity, verdict, walk_forward_efficiency
 from ..study import Study
@@ -69,7 +70,8 @@ class WalkForward:
             (``annual_return`` and ``objective``, see :func:`.walk_forward_efficiency`), ``is_annual_return`` and
             ``oos_annual_return`` (means over windows), ``stability`` (see :func:`.parameter_stability`),
             ``unstable_params``, ``degradation`` (per window IS vs OOS objective), ``profitable_windows``,
-            ``n_windows``, ``top_k``, ``select`` and ``verdict`` (plain language).
+            ``n_windows``, ``top_k``, ``select``, ``verdict`` (plain language) and ``overfitting`` (the deflated
+            Sharpe ratio of the stitched out-of-sample returns, see :meth:`overfitting`).
         definitions: The :class:`WalkForwardWindow` list (bar positions).
         studies: The train :class:`~bt_optimize.Study` of each window.
         validation_studies: Each window's validation study (``None`` when no candidate ran on validation).
@@ -126,6 +128,16 @@ class WalkForward:
         out = Path(path)
         out.write_text(walk_forward_html(self, title=title), encoding="utf-8")
         return out
+
+    def overfitting(self) -> WalkForwardOverfitting:
+        """The deflated Sharpe ratio of the stitched out-of-sample returns, deflated for every configuration the
+        windows' searches tried (see :class:`~bt_optimize.robustness.overfitting.WalkForwardOverfitting`); also in
+        ``summary["overfitting"]``, next to the walk-forward efficiency.
+
+        Example:
+            >>> wf.overfitting().summary  # doctest: +SKIP
+        """
+        return WalkForwardOverfitting(**self.summary["overfitting"])
 
     def __repr__(self) -> str:
         m = self.summary.get("oos_metrics", {})
@@ -243,6 +255,11 @@ def assemble(outcomes: Sequence[WindowOutcome], *, dates: pd.DatetimeIndex, name
     else:
         bh = pd.Series(dtype=float, name="buy_and_hold")
     summary = _summarize(table, [dict(o.pick.params) for o in outcomes], oos_metrics, objective, top_k, select)
+    # the deflated Sharpe ratio of the stitched out-of-sample returns, next to the walk-forward efficiency
+    of = walk_forward_studies_overfitting(equity.to_numpy(), curves[0][1], [o.train for o in outcomes], float(ppy))
+    keys = list(summary)
+    at = keys.index("efficiency") + 1
+    summary = {**{k: summary[k] for k in keys[:at]}, "overfitting": of.to_dict(), **{k: summary[k] for k in keys[at:]}}
     return WalkForward(windows=table, oos_equity=equity, oos_trades=oos_trades, buy_and_hold=bh, summary=summary,
                        definitions=[o.window for o in outcomes], studies=[o.train for o in outcomes],
                        objective=objective, validation_studies=[o.validation for o in outcomes],

@@ -111,3 +111,20 @@ def test_stdstats_false_is_respected():
     c = _setup(bto.Cerebro(stdstats=False))
     _, strat = _runtime(SmaCross, c, keep_observers=True).run(TrialSpec(0, POINTS[0]))
     assert _observers(strat) == []  # the user's own choice: keep_observers never adds observers
+
+
+class ObserverCount(bt.Analyzer):
+    """How many ObsType line iterators ran beside the strategy (the word the detection looks for is avoided)."""
+
+    def get_analysis(self) -> dict:
+        return {"n": len(self.strategy._lineiterators[bt.LineIterator.ObsType])}
+
+
+def test_keep_observers_option():
+    c = _setup(bto.Cerebro(maxcpus=1))
+    c.addanalyzer(ObserverCount, _name="obs")
+    space = dict(fast=bto.Cat([5]), slow=bto.Cat([20]))
+    assert c.optimize_grid(SmaCross, progress=False, **space).analysis(0)["obs"]["n"] == 0
+    assert c.optimize_grid(SmaCross, progress=False, keep_observers=True, **space).analysis(0)["obs"]["n"] == 3
+    with pytest.raises(bto.SpaceError, match="keep_observers"):
+        c.optimize_random(SmaCross, keep_observers="yes", n_trials=2, **space)
