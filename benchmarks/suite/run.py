@@ -258,9 +258,10 @@ def report(rows: list[dict[str, Any]], seeds: list[int], secs: float | None, met
            "The rows were computed by several runs of this script on a loaded machine and merged (`--rows`, "
            "`--reuse`); each run is a deterministic function of grid, method and seed. ")
         + "`bayes/4` and `bayes/1`: "
-        "`optimize_bayes` with `batch_size` 4 (its default) and 1; `genetic`: `optimize_genetic`'s defaults for "
-        "that `n_trials` (`genetic/small`: the rejected budget-adapted population); `bayes/4-old`: the former "
-        "default initial design; `tpe`: Optuna's TPE with `multivariate=True`. A blank cell was not run.",
+        "`optimize_bayes` with `batch_size` 4 (its default) and 1 (`bayes/1` was only run with the rejected design); "
+        "`genetic`: `optimize_genetic`'s defaults for that `n_trials` (`genetic/small`: the rejected "
+        "budget-adapted population); `bayes/4-5init`, `bayes/1-5init`: the rejected initial design of 5 points; "
+        "`tpe`: Optuna's TPE with `multivariate=True`. A blank cell was not run.",
         "",
         "### The problems",
         "",
