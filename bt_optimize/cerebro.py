@@ -438,7 +438,7 @@ class Cerebro(bt.Cerebro):
                 (``stop_reason="patience"``).
             tol: Smallest improvement that counts for ``patience``, in the objective's units.
             n_initial_points: Random/initial trials before the surrogate is used (default
-                ``max(batch_size + 1, min(5, 2 * n_params + 2))``, chosen on the search suite).
+                ``max(2 * batch_size, min(10, 2 * n_params + 2))``).
             fidelity: Optional share of the data (0 to 1) for a quick screen: every candidate first runs on the
                 most recent ``fidelity`` of the data (of ``window``); only a candidate that passes the promotion tests
                 (``promote_quantile``, ``promote_z``; the best quick value so far always does) is run on the

@@ -175,16 +175,22 @@ def index(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[st
 
 
 def summary(rows: list[dict[str, Any]], names: list[str], methods: list[str], labels: list[str]) -> list[str]:
-    """Mean over problems of the median regret (and of the mean regret) per method and budget."""
+    """Mean over problems of the median regret (and of the mean regret) per method and budget, over the problems
+    every method with rows in this half ran (named in the last line when some were left out)."""
     idx = index(rows)
+    shown = [m for m in methods if any((n, m, b) in idx for n in names for b in labels)]
+    common = [n for n in names if all((n, m, b) in idx for m in shown for b in labels)]
     lines = ["| budget | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
     for label in labels:
         cells = []
         for m in methods:
-            cs = [cell(idx[(n, m, label)]) for n in names if (n, m, label) in idx]
+            cs = [cell(idx[(n, m, label)]) for n in common] if m in shown else []
             cells.append(f"{statistics.fmean(c[0] for c in cs):.3f} ({statistics.fmean(c[1] for c in cs):.3f})"
                          if cs else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if len(common) < len(names):
+        lines += ["", f"(over {len(common)} of {len(names)} problems: {', '.join(common) or 'none'}; the others "
+                      "lack a method's rows)"]
     return lines
 
 
@@ -232,7 +238,12 @@ def targets(rows: list[dict[str, Any]], names: list[str]) -> list[str]:
     return out
 
 
-def report(rows: list[dict[str, Any]], seeds: list[int], secs: float, methods: list[str]) -> str:
+#: Hand-written notes on the variants tried (numbers measured with this script; see the file).
+NOTES = (pathlib.Path(__file__).resolve().parent / "notes.md").read_text(encoding="utf-8")
+
+
+def report(rows: list[dict[str, Any]], seeds: list[int], secs: float | None, methods: list[str]) -> str:
+    """The markdown of ``docs/benchmarks_suite.md`` (``secs=None``: rows merged from several runs)."""
     tune = [p.name for p in PROBLEMS if SPLIT[p.name] == "tune"]
     hold = [p.name for p in PROBLEMS if SPLIT[p.name] == "holdout"]
     labels = [f"{round(100 * p)}%" for p in PCTS] + [str(k) for k in FIXED]
@@ -243,9 +254,14 @@ def report(rows: list[dict[str, Any]], seeds: list[int], secs: float, methods: l
         "`benchmarks/suite/problems.py` (their grids were backtested once, cached in `benchmarks/suite/cache/`). "
         f"{len(seeds)} seeds; {len(PROBLEMS)} problems split at random (seed {SPLIT_SEED}) into a **tune** half "
         "(defaults may be chosen on it) and a **holdout** half (a default stays only if it also helps there). "
-        f"Everything below ran side by side in one run of {secs / 60:.1f} min. `bayes/4` and `bayes/1`: "
-        "`optimize_bayes` with `batch_size` 4 (its default) and 1; `genetic`: `optimize_genetic`'s defaults for "
-        "that `n_trials`; `tpe`: Optuna's TPE with `multivariate=True`.",
+        + (f"Everything below ran side by side in one run of {secs / 60:.1f} min. " if secs else
+           "The rows were computed by several runs of this script on a loaded machine and merged (`--rows`, "
+           "`--reuse`); each run is a deterministic function of grid, method and seed. ")
+        + "`bayes/4` and `bayes/1`: "
+        "`optimize_bayes` with `batch_size` 4 (its default) and 1 (`bayes/1` was only run with the rejected design); "
+        "`genetic`: `optimize_genetic`'s defaults for that `n_trials` (`genetic/small`: the rejected "
+        "budget-adapted population); `bayes/4-5init`, `bayes/1-5init`: the rejected initial design of 5 points; "
+        "`tpe`: Optuna's TPE with `multivariate=True`. A blank cell was not run.",
         "",
         "### The problems",
         "",
@@ -271,7 +287,7 @@ def report(rows: list[dict[str, Any]], seeds: list[int], secs: float, methods: l
             if any((n, "bayes/4", "10%") in idx for n in names) else math.nan
         lines.append(f"- mean regret of `bayes/4` over the {title} half at 10 %: {m:.3f} (target for the holdout "
                      "half: <= 0.05).")
-    lines += ["", f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python "
+    lines += ["", NOTES, f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python "
                   f"{platform.python_version()}, numpy {np.__version__}; load average {os.getloadavg()[0]:.1f} at the "
                   "end.", ""]
     return "\n".join(lines)

@@ -94,19 +94,18 @@ def test_points_running_elsewhere_are_not_proposed_again():
 
 
 def test_default_initial_design_and_attrs():
-    assert default_n_initial_points(4, 4) == 5 and default_n_initial_points(1, 1) == 4
-    assert default_n_initial_points(2, 8) == 9 and default_n_initial_points(3, 1) == 5
+    assert default_n_initial_points(4, 4) == 10 and default_n_initial_points(1, 1) == 4
+    assert default_n_initial_points(2, 8) == 16
     s = BayesSearch(SPACE, seed=1, batch_size=4)
     _, seen = _run(s, _quadratic, rounds=4, batch=4)
     acqs = [s.attrs_for(p)["acquisition"] for p in seen]
-    assert s.n_initial_points == 5 and acqs[:5] == ["random"] * 5
+    assert acqs[:10] == ["random"] * 10
     # after the design, every 8th proposal (random_share=0.125) is random, the rest use the acquisition
-    assert [i for i, a in enumerate(acqs) if i >= 5 and a == "random"] == [7, 15]
-    later = [s.attrs_for(p) for i, p in enumerate(seen) if i >= 5 and i not in (7, 15)]
-    assert all(a["phase"] == "bo" and a["acquisition"] in {"PI", "EI", "LCB"} for a in later)
-    assert later[0]["acquisition"] == AUTO_LADDER[AUTO_START].name and later[0]["xi"] == AUTO_LADDER[AUTO_START].xi
-    # the first model pick of each round comes from the trust region around the incumbent
-    assert [bool(a.get("local")) for a in later] == [True, False, True, False, False, False, True, False, False]
+    assert [i for i, a in enumerate(acqs) if i >= 10 and a == "random"] == [15]
+    later = [s.attrs_for(p) for i, p in enumerate(seen) if i >= 10 and i != 15]
+    assert later and all(a["phase"] == "bo" and a["acquisition"] == AUTO_LADDER[AUTO_START].name for a in later)
+    assert all(a["xi"] == AUTO_LADDER[AUTO_START].xi for a in later)
+    assert [bool(a.get("local")) for a in later] == [True, False, True, False, False]  # first of each round
 
 
 @pytest.mark.parametrize("acq", ["EI", "PI", "LCB", "gp_hedge"])
