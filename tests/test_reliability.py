@@ -540,3 +540,20 @@ def test_two_processes_share_one_study(method: str, total: int, tmp_path: Path) 
     # the run that started second was told about the first, by host, pid and start time
     errs = "".join(err for _, err in outs)
     assert "is also being run by pid" in errs and "on host" in errs and "started" in errs
+
+
+def test_changed_fixed_strategy_argument_is_a_mismatch(tmp_path: Path, counter: Path) -> None:
+    """Arguments of an earlier ``addstrategy`` are fixed params of every trial: a stored study notices a change."""
+    db = tmp_path / "fixed.db"
+    grid = dict(fast=[5, 10], slow=[30], storage=db, study_name="s", progress=False)
+    with pytest.warns(UserWarning, match="addstrategy"):
+        first = _setup_cerebro("none")
+        first.addstrategy(CountingSmaCross, ma="ema")
+        first.optimize_grid(CountingSmaCross, **grid)
+    assert count_backtests(counter) == 2
+    other = _setup_cerebro("none")
+    other.addstrategy(CountingSmaCross, ma="wma")
+    with pytest.warns(UserWarning, match="addstrategy"), \
+            pytest.raises(bto.StudyMismatchError, match=r"strategy_fixed\.kwargs\.ma: stored 'ema' vs now 'wma'"):
+        other.optimize_grid(CountingSmaCross, **grid)
+    assert count_backtests(counter) == 2, "nothing runs against a mismatched study"

@@ -84,7 +84,8 @@ def describe_setup(payload: Payload, window: Window, options: dict[str, Any] | N
 
     Returns:
         A JSON-safe dict with the keys ``data``, ``broker``, ``sizers``, ``analyzers``, ``cerebro``,
-        ``strategy_defaults``, ``window`` and ``options``.
+        ``strategy_defaults``, ``strategy_fixed`` (only when an earlier ``addstrategy`` gave fixed arguments),
+        ``window`` and ``options``.
     """
     tpl = payload.template if not isinstance(payload.template, bytes) else pickle.loads(payload.template)
     feeds = []
@@ -109,9 +110,15 @@ def describe_setup(payload: Payload, window: Window, options: dict[str, Any] | N
     sparams = getattr(strat, "params", None)  # a strategy factory (backtrader's StFetcher style) has none
     defaults = ({k: _plain(getattr(sparams, k, None)) for k in sparams._getkeys()}
                 if hasattr(sparams, "_getkeys") else {})
+    fixed = {}  # arguments of an earlier cerebro.addstrategy(S, ...) that every trial gets; left out when none,
+    # so a study stored before they were fingerprinted still matches a set-up without them
+    if getattr(payload, "strategy_args", ()):
+        fixed["args"] = _plain(list(payload.strategy_args))
+    if getattr(payload, "strategy_kwargs", {}):
+        fixed["kwargs"] = _plain(dict(payload.strategy_kwargs))
     return {
         "data": feeds, "broker": b, "sizers": sizers, "analyzers": analyzers, "cerebro": cerebro,
-        "strategy_defaults": defaults, "window": window.to_dict(),
+        "strategy_defaults": defaults, **({"strategy_fixed": fixed} if fixed else {}), "window": window.to_dict(),
         # options left at None are left out, so a caller that does not know an option matches a study without it
         "options": _plain({**{k: v for k, v in (options or {}).items() if v is not None},
                            **({"perf_kwargs": payload.perf_kwargs} if payload.perf_kwargs else {})}),
