@@ -40,5 +40,9 @@ clean:
 # missing; otherwise those tests skip and say why.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+		for try in 1 2 3; do \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+				&& break; \
+			echo "installing chromium failed (try $$try of 3)"; sleep 10; \
+		done; \
 	fi
