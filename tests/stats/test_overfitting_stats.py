@@ -48,6 +48,50 @@ def test_expected_maximum_and_minimum_backtest_length_paper_examples():
 
 
 # ------------------------------------------------------------------------------------------ PSR / DSR properties
+def _blocks_to_bars(block_sums: list[list[float]]) -> np.ndarray:
+    """bars x trials: each block of two bars carries half of the block's sum on each bar."""
+    cols = [[v / 2 for v in sums for _ in range(2)] for sums in block_sums]
+    return np.array(cols, dtype=float).T
+
+
+def test_cscv_worked_by_hand():
+    """CSCV step by step as Bailey, Borwein, Lopez de Prado & Zhu (2015) define it (the paper's algorithm), worked
+    by hand on 4 blocks (6 splits) and 3 trials with the mean return as the metric. Block sums:
+    A = (4, 0, 0, 1) (lucky in block 0), B = (1, 1, 1, 1), C = (0, 3, 2, 2.5). Splits in the order
+    {0,1}, {0,2}, {0,3}, {1,2}, {1,3}, {2,3} as in-sample blocks:
+
+    - {0,1}: IS sums A 4, B 2, C 3 -> A; OOS {2,3}: A 1, B 2, C 4.5 -> A ranks 1 of 3: w = 1/4, logit ln(1/3)
+    - {0,2}: A 4, B 2, C 2 -> A; OOS {1,3}: A 1, B 2, C 5.5 -> rank 1, ln(1/3)
+    - {0,3}: A 5, B 2, C 2.5 -> A; OOS {1,2}: A 0, B 2, C 5 -> rank 1, ln(1/3)
+    - {1,2}: A 0, B 2, C 5 -> C; OOS {0,3}: A 5, B 2, C 2.5 -> rank 2, w = 1/2, logit 0 (counts as overfit)
+    - {1,3}: A 1, B 2, C 5.5 -> C; OOS {0,2}: A 4, B 2, C 2 -> C ties B for last: rank 1.5, w = 3/8, ln(3/5)
+    - {2,3}: A 1, B 2, C 4.5 -> C; OOS {0,1}: A 4, B 2, C 3 -> rank 2, logit 0
+
+    So PBO = 6/6, no out-of-sample loss, and the out-of-sample mean (over 4 bars) of the chosen trial is
+    (1, 1, 0, 2.5, 2, 3) / 4 against in-sample (4, 4, 5, 5, 5.5, 4.5) / 4."""
+    m = _blocks_to_bars([[4, 0, 0, 1], [1, 1, 1, 1], [0, 3, 2, 2.5]])
+    r = pbo_cscv(m, n_blocks=4, metric="mean_return")
+    third, tie = math.log(1 / 3), math.log(3 / 5)
+    assert r.n_splits == 6
+    assert np.allclose(r.logits, [third, third, third, 0.0, tie, 0.0])
+    assert r.pbo == 1.0 and r.prob_oos_loss == 0.0
+    assert np.allclose(r.oos_of_best, np.array([1, 1, 0, 2.5, 2, 3]) / 4)
+    assert np.allclose(r.is_best, np.array([4, 4, 5, 5, 5.5, 4.5]) / 4)
+    slope = np.polyfit(np.array([4, 4, 5, 5, 5.5, 4.5]), np.array([1, 1, 0, 2.5, 2, 3]), 1)[0]
+    assert r.degradation_slope == pytest.approx(slope)
+    # the same by a callable metric (the slow path) gives the same splits
+    assert np.allclose(pbo_cscv(m, n_blocks=4, metric=lambda x: x.mean(axis=0)).logits, r.logits)
+
+
+def test_cscv_consistent_winner_by_hand():
+    """Same layout with C = (3, 3, 3, 3), better than A and B in every block: C wins in sample in all 6 splits
+    (IS sums 6 against at most 5) and tops out of sample (6 against at most 5): rank 3 of 3, w = 3/4, logit ln 3,
+    PBO 0."""
+    m = _blocks_to_bars([[4, 0, 0, 1], [1, 1, 1, 1], [3, 3, 3, 3]])
+    r = pbo_cscv(m, n_blocks=4, metric="mean_return")
+    assert np.allclose(r.logits, math.log(3)) and r.pbo == 0.0
+
+
 def test_psr_properties():
     assert probabilistic_sharpe_ratio(0.1, 500, sr_benchmark=0.1) == pytest.approx(0.5)
     normal = probabilistic_sharpe_ratio(0.05, 500)
