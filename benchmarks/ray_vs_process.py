@@ -55,7 +55,7 @@ use_loopback()
 import backtrader as bt  # noqa: E402
 
 import bt_optimize as bto  # noqa: E402
-from bt_optimize.engine import ray_executor  # noqa: E402
+from bt_optimize.engine.executors import ray as ray_executor  # noqa: E402
 from sample_strategies import SmaCross  # noqa: E402
 
 GRID = dict(fast=range(5, 55, 5), slow=range(60, 240, 60))

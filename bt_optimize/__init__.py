@@ -11,7 +11,7 @@ Change one import and one call::
 
 from . import analyzers, datasets, objectives
 from .cerebro import Cerebro
-from .engine.ray_executor import RayExecutor
+from .engine.executors import RayExecutor
 from .exceptions import (
     AllTrialsFailedError,
     BtOptimizeError,

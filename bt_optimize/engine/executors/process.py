@@ -1,18 +1,15 @@
-"""Executors turn a stream of :class:`TrialSpec` into a stream of plain result dicts.
+"""The process executor: real worker processes on this machine.
 
-- :class:`SerialExecutor` runs trials in the main process, one by one.
-- :class:`ProcessExecutor` runs them in real worker processes. Each worker receives the study's
-  :class:`Payload` once, at start-up; afterwards only small trial specs and plain results cross the pipe.
-  A worker that dies (killed, segfault) fails only its trial; a fresh worker replaces it.
-
-Both expose the same small interface (``start``, ``imap_unordered``, ``close``) a cluster executor can join.
+Each worker receives the study's :class:`~bt_optimize.engine.worker.Payload` once, at start-up (pickled once by
+:func:`~bt_optimize.engine.executors.base.dump_payload`); afterwards only small trial specs and plain results cross
+the pipe. A worker that dies (killed, segfault) fails only its trial; a fresh worker replaces it. A worker whose
+main process is gone exits on its own.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -21,11 +18,11 @@ from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
-from ..exceptions import OptionError, PicklingError
-from ..trial import TrialState
-from .worker import Payload, Runtime, TrialSpec
+from ...trial import TrialState
+from ..worker import Payload, Runtime, TrialSpec
+from .base import Executor, dump_payload
 
-__all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "make_executor", "dump_payload", "default_start_method"]
+__all__ = ["ProcessExecutor", "default_start_method", "PARENT_CHECK_S"]
 
 
 def default_start_method() -> str:
@@ -39,68 +36,6 @@ def default_start_method() -> str:
     return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
-def _describe_unpicklable(payload: Payload) -> str:
-    """Find which part of the payload cannot be pickled, for an error message that names it."""
-    checks: list[tuple[str, Any]] = [("the strategy class", payload.strategy)]
-    if payload.objective.func is not None:
-        checks.append((f"the objective function {payload.objective.name!r}", payload.objective.func))
-    for what, obj in checks:
-        try:
-            pickle.dumps(obj)
-        except Exception as exc:
-            return f"{what} ({exc})"
-    return "part of the study's configuration"
-
-
-def dump_payload(payload: Payload) -> bytes:
-    """Pickle the payload once, with an error that names what cannot be sent to a worker.
-
-    Raises:
-        PicklingError: a lambda/local objective, a locally defined strategy, an unpicklable analyzer argument.
-    """
-    try:
-        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        what = _describe_unpicklable(payload)
-        raise PicklingError(
-            f"{what} cannot be sent to worker processes: {type(exc).__name__}: {exc}. Define strategies and "
-            "objective functions at module level (not lambdas or inside functions), pass analyzer/sizer arguments "
-            "that can be pickled, or run in the main process with maxcpus=1"
-        ) from exc
-
-
-class Executor:
-    """Runs trial specs and yields plain results as they finish (in any order)."""
-
-    n_workers = 1
-
-    def start(self, payload: Payload) -> None:
-        """Prepare to run trials of the study described by ``payload``."""
-        raise NotImplementedError
-
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
-        """Pull specs lazily (only when a worker is free) and yield each result when it is ready."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release workers. Safe to call twice."""
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class SerialExecutor(Executor):
-    """Runs every trial in the calling process."""
-
-    def start(self, payload: Payload) -> None:
-        self.runtime = Runtime(payload)
-
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
-        for spec in specs:
-            yield self.runtime.run(spec)[0]
 
 
 #: Seconds between a worker's checks that the main process is still alive.
@@ -236,24 +171,3 @@ class ProcessExecutor(Executor):
         for w in self.workers:
             w.stop(force=w.spec is not None)
         self.workers = []
-
-
-def make_executor(maxcpus: int | None, executor: str | Executor | None = None) -> Executor:
-    """Pick an executor: an instance passes through; ``"serial"``/``"process"``/``"ray"`` by name; else by ``maxcpus``.
-
-    ``maxcpus=None`` or ``0`` means every core (as in backtrader); ``1`` runs in the main process. ``"ray"`` is a
-    :class:`~bt_optimize.engine.ray_executor.RayExecutor` with its defaults (a local Ray, or the cluster this process
-    is connected to; one actor per CPU of the cluster, whatever ``maxcpus`` says).
-    """
-    if isinstance(executor, Executor):
-        return executor
-    if executor == "ray":
-        from .ray_executor import RayExecutor
-
-        return RayExecutor()
-    n = maxcpus or os.cpu_count() or 1
-    if executor == "serial" or (executor is None and n == 1):
-        return SerialExecutor()
-    if executor in (None, "process"):
-        return ProcessExecutor(n)
-    raise OptionError(f"executor={executor!r}: use 'serial', 'process', 'ray' or an Executor instance")

@@ -1,0 +1,22 @@
+"""The serial executor: every trial in the calling process, one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..worker import Payload, Runtime, TrialSpec
+from .base import Executor
+
+__all__ = ["SerialExecutor"]
+
+
+class SerialExecutor(Executor):
+    """Runs every trial in the calling process."""
+
+    def start(self, payload: Payload) -> None:
+        self.runtime = Runtime(payload)
+
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+        for spec in specs:
+            yield self.runtime.run(spec)[0]
