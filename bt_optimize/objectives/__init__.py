@@ -1,23 +1,15 @@
-"""Objectives beyond one metric: composite scores, limits on metrics, several objectives at once.
+"""Objectives: one metric, composite scores, limits on metrics, several objectives at once.
 
+- :class:`Objective` (:mod:`.base`): a built-in metric, an analyzer path, a :class:`Score` or a callable
+  (public home: :mod:`bt_optimize.objective`).
 - :class:`Score` (:mod:`.score`): an arithmetic expression over built-in metrics and analyzer paths.
 - :class:`Limits` (:mod:`.limits`): ``min_trades=`` and ``limits=`` of the ``optimize_*`` methods.
 - :class:`MultiObjective` (:mod:`.multi`): ``objective=[...]``, Pareto fronts.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
+from .base import Objective
 from .limits import Limits
+from .multi import MultiObjective
 from .score import Score
 
-__all__ = ["Score", "Limits", "MultiObjective"]
-
-
-def __getattr__(name: str) -> Any:  # multi imports bt_optimize.objective, which imports this package
-    if name == "MultiObjective":
-        from .multi import MultiObjective
-
-        return MultiObjective
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["Objective", "Score", "Limits", "MultiObjective"]

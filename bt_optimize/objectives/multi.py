@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import ObjectiveError
-from ..objective import Objective
 from ..space import params_key
 from ..stats.pareto import non_dominated
 from ..trial import Trial
+from .base import Objective
 from .limits import Limits
 
 __all__ = ["MultiObjective", "pareto_front", "trial_values"]
