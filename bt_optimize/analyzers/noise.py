@@ -14,7 +14,7 @@ import numpy as np
 from bt_optimize.engine.data import _META_PARAMS, ArrayFeed, FeedSnapshot
 from bt_optimize.engine.executors import Executor
 from bt_optimize.engine.performance import Performance
-from bt_optimize.engine.runner import prepare
+from bt_optimize.engine.prepare import prepare
 from bt_optimize.engine.worker import TrialSpec, make_template, windowed_strategy
 from bt_optimize.exceptions import OptionError
 from bt_optimize.objective import Objective

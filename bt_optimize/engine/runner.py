@@ -3,12 +3,12 @@
 Every entry point that runs backtests goes through here: the ``optimize_*`` methods, ``walk_forward``,
 ``sensitivity`` and the :class:`~bt_optimize.analyzers.NoiseInfusion` analyzer.
 
-1. :func:`prepare` snapshots the feeds once, packs the Cerebro's configuration (broker, sizers, analyzers,
-   observers; no data, no strategy) once, builds the :class:`~bt_optimize.engine.worker.Payload` and starts the
-   executor, which ships the payload to each worker once. The serial executor may take a configuration that
-   cannot be pickled; a process or cluster executor cannot, and :func:`prepare` either raises
-   :class:`~bt_optimize.PicklingError` naming the part or, when asked (``serial_fallback``), warns and runs in
-   this process.
+1. :func:`prepare` (defined in :mod:`bt_optimize.engine.prepare`, which needs no study) snapshots the feeds once,
+   packs the Cerebro's configuration (broker, sizers, analyzers, observers; no data, no strategy) once, builds the
+   :class:`~bt_optimize.engine.worker.Payload` and starts the executor, which ships the payload to each worker
+   once. The serial executor may take a configuration that cannot be pickled; a process or cluster executor
+   cannot, and :func:`prepare` either raises :class:`~bt_optimize.PicklingError` naming the part or, when asked
+   (``serial_fallback``), warns and runs in this process.
 2. :func:`run_search` runs one :class:`SearchPlan` in a :class:`~bt_optimize.Study`: the plain ask/tell loop, or,
    for a plan with a :class:`Screen`, the staged executor of :mod:`bt_optimize.engine.fidelity` (quick screen,
    folds), followed by the plan's share of refinement (:class:`~bt_optimize.search.refine.RefineSearch`).
@@ -20,14 +20,11 @@ windows of a walk-forward).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import backtrader as bt
-
-from ..exceptions import BtOptimizeError, PicklingError, SpaceError
+from ..exceptions import BtOptimizeError, SpaceError
 from ..objective import Objective
 from ..search.base import Search
 from ..search.refine import RefineSearch
@@ -35,10 +32,10 @@ from ..space import Space
 from ..storage.base import Storage
 from ..study import REJECTED, Study
 from ..trial import Window
-from .data import FeedSnapshot, snapshot_feeds
-from .executors import Executor, SerialExecutor, make_executor
+from .executors import Executor
 from .fidelity import DEFAULT_PROMOTE_QUANTILE, DEFAULT_PROMOTE_Z, staged_executor
-from .worker import Payload, make_template, pack_config
+from .prepare import prepare
+from .worker import Payload
 
 __all__ = ["Screen", "SearchPlan", "prepare", "new_study", "run_search"]
 
@@ -107,72 +104,6 @@ class SearchPlan:
             raise
         except ValueError as exc:
             raise SpaceError(str(exc)) from None
-
-
-def prepare(cerebro: bt.Cerebro, strategy: type, objective: Objective, *, executor: str | Executor | None = None,
-            maxcpus: int | None = None, feeds: list[FeedSnapshot] | None = None, template: bt.Cerebro | None = None,
-            perf_kwargs: dict[str, Any] | None = None, serial_fallback: str | None = None,
-            run_options: dict[str, Any] | None = None, strategy_args: tuple = (),
-            strategy_kwargs: dict[str, Any] | None = None, keep_observers: bool = False) -> tuple[Payload, Executor]:
-    """Snapshot the feeds, pack the configuration and start the executor, once for a whole job.
-
-    Args:
-        cerebro: The user's Cerebro (its feeds, configuration and ``maxcpus`` unless given below).
-        strategy: The strategy class every trial runs.
-        objective: How each run is scored.
-        executor: ``"serial"``, ``"process"``, an :class:`~bt_optimize.engine.executors.Executor` instance or
-            ``None`` (by ``maxcpus``); see :func:`~bt_optimize.engine.executors.make_executor`.
-        maxcpus: Worker processes (default: ``cerebro.p.maxcpus``).
-        feeds: Snapshots to use instead of the Cerebro's feeds.
-        template: A configuration to ship instead of :func:`~bt_optimize.engine.worker.make_template` of
-            ``cerebro`` (for re-runs that drop the user's analyzers).
-        perf_kwargs: Extra parameters of the Performance analyzer of every trial.
-        serial_fallback: ``None``: a configuration that cannot be sent to workers raises. A text: warn with it
-            as a prefix and run serially instead.
-        run_options: ``Cerebro.run()`` options applied to every trial (see
-            :func:`~bt_optimize.engine.worker.make_template`).
-        strategy_args, strategy_kwargs: Fixed arguments of the strategy in every trial (feed references made by
-            :func:`~bt_optimize.engine.worker.feed_refs`).
-        keep_observers: Keep backtrader's default observers in every trial (by default trials leave them out
-            unless something reads them: :func:`~bt_optimize.engine.worker.reads_observers`).
-
-    Returns:
-        The payload and the started executor; the caller closes the executor.
-
-    Raises:
-        DataError: no feed, or a feed that cannot be snapshotted.
-        PicklingError: something the workers need cannot be pickled (without ``serial_fallback``).
-    """
-    feeds = snapshot_feeds(cerebro) if feeds is None else feeds
-    ex = make_executor(cerebro.p.maxcpus if maxcpus is None else maxcpus, executor)
-    config = make_template(cerebro, run_options) if template is None else template
-    kwargs = dict(feeds=feeds, strategy=strategy, objective=objective, perf_kwargs=dict(perf_kwargs or {}),
-                  strategy_args=tuple(strategy_args), strategy_kwargs=dict(strategy_kwargs or {}),
-                  keep_observers=bool(keep_observers))
-    try:
-        packed: bytes | bt.Cerebro = pack_config(config)
-    except PicklingError as exc:
-        if not isinstance(ex, SerialExecutor):
-            if serial_fallback is None:
-                raise
-            warnings.warn(f"{serial_fallback}: {exc}", stacklevel=3)
-            ex = SerialExecutor()
-        packed = config  # serial: the configuration never leaves this process
-    payload = Payload(template=packed, **kwargs)
-    try:
-        ex.start(payload)  # pickles the payload: fails here, before any backtest, if something cannot be sent
-    except PicklingError as exc:
-        ex.close()
-        if serial_fallback is None:
-            raise
-        warnings.warn(f"{serial_fallback}: {exc}", stacklevel=3)
-        ex = SerialExecutor()
-        payload = Payload(template=config, **kwargs)
-        ex.start(payload)
-    except BaseException:
-        ex.close()
-        raise
-    return payload, ex
 
 
 def new_study(payload: Payload, space: Space, *, method: str, storage: Storage, study_name: str | None = None,

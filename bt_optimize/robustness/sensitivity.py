@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.runner import prepare
+from ..engine.prepare import prepare
 from ..engine.worker import TrialSpec
 from ..exceptions import AllTrialsFailedError, ObjectiveError, SpaceError
 from ..objective import Objective
