@@ -7,11 +7,7 @@ without a strategy they use the last ``optstrategy(...)`` registration and turn 
 
 from __future__ import annotations
 
-import os
-import sys
-import warnings
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +20,8 @@ from .engine.runner import SearchPlan, new_study, prepare, run_search, screen_op
 from .engine.worker import feed_refs
 from .exceptions import ObjectiveError, SpaceError
 from .objective import Objective, analyzer_names, make_objective
+from .resolve import resolve_call, strategy_name
 from .robustness.sensitivity import SensitivityResult
-from .space import Cat, Dimension, Space, check_param_names, plain
 from .storage import Storage, get_storage
 from .study import Study
 from .trial import Window
@@ -34,111 +30,6 @@ from .walkforward.result import WalkForward
 __all__ = ["Cerebro"]
 
 Constraint = Callable[[dict[str, Any]], bool]
-
-
-#: ``Cerebro.run()`` options that mean nothing to ``optimize_*``, and why.
-_REFUSED_RUN_OPTIONS = {
-    "optreturn": "it trims the results of optstrategy runs; optimize_* trials always return plain results",
-    "optdatas": "it preloads the data once for optstrategy runs; optimize_* always loads the data once per study",
-    "live": "optimize_* runs on historical data only",
-    "writer": "trials run no writers; write the best run with study.run_best() instead",
-}
-
-
-@dataclass
-class _Setup:
-    strategy: Any
-    space: Space
-    args: tuple
-    kwargs: dict[str, Any]
-    run_options: dict[str, Any]
-
-
-def _strategy_name(strategy: Any) -> str:
-    return getattr(strategy, "__name__", None) or type(strategy).__name__
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` of ``warnings.warn`` (called by the caller of this function) that points at user code."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _check_strategy(strategy: Any) -> None:
-    """A backtrader Strategy class, or a strategy factory (a class or function returning a strategy, as
-    ``optstrategy`` accepts: e.g. a class whose ``__new__`` picks one of several strategies)."""
-    if isinstance(strategy, bt.Strategy) or (not isinstance(strategy, type) and not callable(strategy)):
-        what = "a strategy instance" if isinstance(strategy, bt.Strategy) else f"{strategy!r}"
-        raise SpaceError(f"strategy={what}: pass a backtrader Strategy class (cerebro.optimize_grid(MyStrategy, "
-                         "...)) or a factory that returns a strategy, as cerebro.optstrategy accepts")
-
-
-def _param_names(strategy: Any) -> list[str] | None:
-    """The strategy's parameter names (``None`` for a factory, whose parameters are not known in advance)."""
-    if isinstance(strategy, type) and issubclass(strategy, bt.Strategy):
-        return list(strategy.params._getkeys())
-    return None
-
-
-def _split_run_options(dims: dict[str, Any], names: list[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Take ``Cerebro.run()`` options (``stdstats=False``, ...) out of ``dims``; a strategy param of the same name
-    wins."""
-    run_keys = set(bt.Cerebro.params._getkeys())
-    space, run = {}, {}
-    for k, v in dims.items():
-        if k not in run_keys or (names is not None and k in names):
-            space[k] = v
-        elif k in _REFUSED_RUN_OPTIONS:
-            raise SpaceError(f"{k}= is an option of Cerebro.run() that optimize_* does not take: "
-                             f"{_REFUSED_RUN_OPTIONS[k]}; drop it")
-        elif k == "maxcpus":
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
-                raise SpaceError(f"maxcpus={v!r}: give the number of worker processes (None or 0: all cores)")
-            run[k] = v
-        elif isinstance(v, Dimension):
-            raise SpaceError(f"{k}= is an option of Cerebro.run(), not a strategy parameter; give it one value "
-                             f"({k}=...) to apply it to every trial")
-        else:
-            run[k] = v
-    return space, run
-
-
-def _optstrategy_dim(name: str, value: Any) -> Any:
-    """A value of an ``optstrategy`` registration as backtrader reads it: every iterable (a tuple too) is the list
-    of its values, anything else one fixed value (``range`` stays an evenly spaced ``Int``)."""
-    if isinstance(value, (Dimension, range)):
-        return value
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        return Cat([value])
-    vals = [plain(v) for v in value]
-    if not vals:
-        raise SpaceError(f"optstrategy {name}={value!r} holds no value, so backtrader would run no backtest; "
-                         "give at least one value")
-    unique: list[Any] = []
-    for v in vals:  # backtrader runs a repeated value twice; the search runs it once
-        if not any(type(u) is type(v) and u == v for u in unique):
-            unique.append(v)
-    try:
-        return Cat(unique)
-    except SpaceError as exc:
-        raise SpaceError(f"optstrategy {name}=...: {exc}") from None
-
-
-def _fixed_optargs(args: tuple) -> tuple:
-    """Positional ``optstrategy`` arguments with a single value each (as backtrader iterates them)."""
-    out = []
-    for a in args:
-        vals = [a] if isinstance(a, (str, bytes)) or not isinstance(a, Iterable) else list(a)
-        if len(vals) != 1:
-            raise SpaceError("optstrategy positional arguments with several values cannot be searched; pass them as "
-                             "keyword params (cerebro.optstrategy(MyStrategy, period=range(10, 30)))")
-        out.append(vals[0])
-    return tuple(out)
 
 
 class Cerebro(bt.Cerebro):
@@ -165,66 +56,13 @@ class Cerebro(bt.Cerebro):
         super().optstrategy(strategy, *args, **kwargs)
 
     # ------------------------------------------------------------------ shared set-up
-    def _resolve(self, strategy: type | None, dims: dict[str, Any]) -> tuple[type, Space]:
-        setup = self._setup(strategy, dims)
-        return setup.strategy, setup.space
-
-    def _setup(self, strategy: Any, dims: dict[str, Any]) -> _Setup:
-        """The strategy, space, fixed strategy arguments and run options of an ``optimize_*`` call.
-
-        Without a strategy, the last ``optstrategy`` registration gives the strategy and, read as backtrader
-        reads it, the space (``dims`` override it). ``run()`` options among ``dims`` are taken out; the kwargs
-        of an earlier ``addstrategy`` of the same strategy become fixed params (with a warning).
-        """
-        args: tuple = ()
-        if strategy is None:
-            reg = getattr(self, "_bto_optreg", None)
-            if reg is None:
-                raise SpaceError(
-                    "no strategy given: pass the strategy class as the first argument "
-                    "(cerebro.optimize_random(MyStrategy, fast=(5, 50), ...)) or register one with cerebro.optstrategy"
-                )
-            strategy, reg_args, reg_kwargs = reg
-            args = _fixed_optargs(reg_args)
-            merged = {k: _optstrategy_dim(k, v) for k, v in reg_kwargs.items()}
-            merged.update(dims)
-            dims = merged
-        _check_strategy(strategy)
-        names = _param_names(strategy)
-        dims, run_options = _split_run_options(dims, names)
-        fixed: dict[str, Any] = {}
-        added = [e[0] for e in self.strats if isinstance(e, list) and len(e) == 1 and e[0][0] is strategy]
-        if added:
-            add_args, add_kwargs = added[-1][1], added[-1][2]
-            args = args or tuple(add_args)
-            fixed = {k: v for k, v in add_kwargs.items() if k not in dims}
-            over = [k for k in add_kwargs if k in dims]
-            if add_kwargs:
-                label = _strategy_name(strategy)
-                given = ", ".join(f"{k}={v!r}" for k, v in add_kwargs.items())
-                parts = [f"every trial keeps {', '.join(f'{k}={v!r}' for k, v in fixed.items())} (pass name=... "
-                         "to optimize_* to search one)"] if fixed else []
-                if over:
-                    parts.append(f"the search space overrides {', '.join(over)}")
-                warnings.warn(f"{label} was added with cerebro.addstrategy({label}, {given}): " + "; ".join(parts),
-                              UserWarning, stacklevel=_user_stacklevel())
-        if not dims:
-            known = f" ({', '.join(names)})" if names else ""
-            raise SpaceError(
-                f"no parameters to optimize; pass some of {_strategy_name(strategy)}'s parameters{known} as "
-                "keywords, e.g. fast=bto.Int(5, 50)"
-            )
-        if names is not None:
-            check_param_names(strategy, dims)
-        return _Setup(strategy, Space(dims), args, fixed, run_options)
-
     def _run(self, plan: SearchPlan, strategy: type | None, dims: dict[str, Any], *, objective: Any,
              maximize: bool | None, constraint: Constraint | None, min_trades: int | None,
              limits: dict[str, Any] | None, storage: str | Path | Storage | None, study_name: str | None,
              progress: bool | None, window: Window | None, keep_series: bool, keep_returns: bool,
              executor: str | Executor | None, keep_observers: bool = False) -> Study:
         """Validate what every ``optimize_*`` method shares, then set up the engine once and run ``plan``."""
-        setup = self._setup(strategy, dims)
+        setup = resolve_call(self, strategy, dims)
         strategy, space, run_options = setup.strategy, setup.space, dict(setup.run_options)
         obj = make_objective(objective, maximize, min_trades=min_trades, limits=limits)
         obj.validate(analyzer_names(self.analyzers))
@@ -247,7 +85,7 @@ class Cerebro(bt.Cerebro):
                               strategy_kwargs=feed_refs(setup.kwargs, self.datas), keep_observers=keep_observers)
         try:
             study = new_study(payload, space, method=plan.method, storage=store,
-                              study_name=study_name or f"{_strategy_name(strategy)}-{plan.method}",
+                              study_name=study_name or f"{strategy_name(strategy)}-{plan.method}",
                               constraint=constraint, window=window, progress=progress, keep_series=keep_series,
                               keep_returns=keep_returns, options=screen_options(plan))
             return run_search(study, plan, ex, search=search)
@@ -559,7 +397,7 @@ class Cerebro(bt.Cerebro):
                                  select=select, top_k=top_k, study_name=study_name)
         strat_for_split = strategy if strategy is not None else getattr(self, "_bto_optreg", (None,))[0]
         method_kw, dims = split_kwargs(method, strat_for_split, kwargs)
-        setup = self._setup(strategy, dims)  # run() options among the keywords apply to every trial
+        setup = resolve_call(self, strategy, dims)  # run() options among the keywords apply to every trial
         strat, space = setup.strategy, setup.space
         obj.validate(analyzer_names(self.analyzers))
         plan = PLANS[method](**method_kw)
@@ -569,7 +407,7 @@ class Cerebro(bt.Cerebro):
                                anchored=anchored, warmup=warmup, min_last_test=min_last_test)
         return run_walk_forward(self, strat, space, plan=plan, windows=windows, feeds=feeds, objective=obj,
                                 select=select, storage=get_storage(storage),
-                                study_name=study_name or f"{_strategy_name(strat)}-walk_forward-{method}",
+                                study_name=study_name or f"{strategy_name(strat)}-walk_forward-{method}",
                                 top_k=top_k, progress=progress, executor=executor,
                                 engine=dict(run_options=dict(setup.run_options),
                                             strategy_args=feed_refs(setup.args, self.datas),
