@@ -1,11 +1,8 @@
-"""A study described by a TOML file: what ``bt-optimize run study.toml`` reads (layout in ``docs/cli.md``).
+"""Reading a study file: :func:`load_config` checks the whole TOML file before anything runs.
 
-:func:`load_config` reads and checks the whole file before anything runs: every error is a
-:class:`~bt_optimize.exceptions.ConfigError` that names the file, the key and the fix. :func:`build_cerebro` turns
-the checked file into a :class:`bt_optimize.Cerebro` (data, broker, sizer, analyzers); :func:`run_study` runs the
-search, resumes a stored study of the same name, runs the optional robustness checks on the best params and
-writes the report. Paths in the file (CSV, storage, report) are relative to the file's folder; ``module:name``
-references are imported with the file's folder and the working directory on ``sys.path``.
+Every error is a :class:`~bt_optimize.exceptions.ConfigError` that names the file, the key and the fix. Paths in
+the file (CSV, storage, report) are relative to the file's folder; ``module:name`` references are imported with
+the file's folder and the working directory on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -19,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .exceptions import ConfigError
+from ..exceptions import ConfigError
 
-__all__ = ["StudyConfig", "load_config", "build_cerebro", "run_study", "open_stored_study", "METHODS"]
+__all__ = ["StudyConfig", "load_config", "METHODS", "Checker"]
 
 #: ``[study] method`` values and the Cerebro methods they call.
 METHODS = {"grid": "optimize_grid", "random": "optimize_random", "bayes": "optimize_bayes",
@@ -89,8 +86,12 @@ def _toml() -> Any:
     return tomli
 
 
-class _Checker:
-    """Error messages that name the file and the key."""
+class Checker:
+    """Checks of a study file's values, with error messages that name the file and the key.
+
+    Args:
+        path: The study file (named in every message; relative paths and imports start from its folder).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -152,8 +153,8 @@ class _Checker:
             raise self.fail(key, f"module {module_name!r} has no {attr!r}", hint) from None
 
 
-def _dimension(c: _Checker, name: str, spec: Any) -> Any:
-    from .space import Cat, Int, Real
+def _dimension(c: Checker, name: str, spec: Any) -> Any:
+    from ..space import Cat, Int, Real
 
     key = f"[space] {name}"
     fix = ('write e.g. { int = [5, 50] }, { int = [20, 200], step = 5 }, { real = [0.01, 0.2], log = true } or '
@@ -186,7 +187,7 @@ def _dimension(c: _Checker, name: str, spec: Any) -> Any:
         raise c.fail(key, str(exc), fix) from None
 
 
-def _date(c: _Checker, key: str, value: Any) -> Any:
+def _date(c: Checker, key: str, value: Any) -> Any:
     import datetime as dt
 
     if value is None:
@@ -201,8 +202,8 @@ def _date(c: _Checker, key: str, value: Any) -> Any:
     raise c.fail(key, f"{value!r} is not a date", 'write a TOML date (2005-01-01) or a string "2005-01-01"')
 
 
-def _check_data(c: _Checker, raw: Any) -> list[dict[str, Any]]:
-    from . import datasets
+def _check_data(c: Checker, raw: Any) -> list[dict[str, Any]]:
+    from .. import datasets
 
     tables = raw if isinstance(raw, list) else [raw]
     if not tables or raw == {}:
@@ -243,8 +244,8 @@ def _check_data(c: _Checker, raw: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _check_options(c: _Checker, method: str, options: dict[str, Any]) -> None:
-    from .cerebro import Cerebro
+def _check_options(c: Checker, method: str, options: dict[str, Any]) -> None:
+    from ..cerebro import Cerebro
 
     func = getattr(Cerebro, METHODS[method])
     params = inspect.signature(func).parameters
@@ -274,7 +275,7 @@ def load_config(path: str | Path) -> StudyConfig:
             names the key and the fix.
     """
     path = Path(path)
-    c = _Checker(path)
+    c = Checker(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such file; give the path of a study TOML file (example in docs/cli.md)")
     try:
@@ -325,7 +326,7 @@ def load_config(path: str | Path) -> StudyConfig:
     if not space_t:
         raise c.fail("[space]", "no parameter", "add at least one, e.g. fast = { int = [5, 50] }")
     space = {k: _dimension(c, k, v) for k, v in space_t.items()}
-    from .space import check_param_names
+    from ..space import check_param_names
 
     try:
         check_param_names(strategy, space)
@@ -366,155 +367,3 @@ def load_config(path: str | Path) -> StudyConfig:
                        maximize=maximize, constraint=constraint, storage=storage, report=report, maxcpus=maxcpus,
                        options=options, space=space, data=_check_data(c, doc.get("data", {})), broker=broker,
                        sizer=sizer, analyzers=checked, robustness=robustness)
-
-
-# ---------------------------------------------------------------------------------------------------- building
-def _feed(c: _Checker, d: dict[str, Any]) -> list[Any]:
-    import backtrader as bt
-    import pandas as pd
-
-    from . import datasets
-
-    tf = getattr(bt.TimeFrame, d.get("timeframe", "days").capitalize())
-    comp = int(d.get("compression", 1))
-    if "dataset" in d:
-        return [datasets.load(d["dataset"], fromdate=d["fromdate"], todate=d["todate"])]
-    if "csv" in d:
-        try:
-            df = pd.read_csv(d["csv"])
-        except Exception as exc:
-            raise c.fail("[data] csv", f"cannot read {str(d['csv'])!r} ({exc})", "give a CSV file") from None
-        cols = {col.lower().strip(): col for col in df.columns}
-        when = next((cols[k] for k in ("datetime", "date", "time", "timestamp") if k in cols), None)
-        missing = [k for k in ("open", "high", "low", "close") if k not in cols]
-        if when is None or missing:
-            lacking = (["date"] if when is None else []) + missing
-            raise c.fail("[data] csv", f"{str(d['csv'])!r} lacks columns {lacking}",
-                         "give a header with Date, Open, High, Low, Close (Volume optional)")
-        df.index = pd.to_datetime(df.pop(when))
-        df = df.rename(columns={v: k for k, v in cols.items()}).sort_index()
-        if d["fromdate"] is not None:
-            df = df[df.index >= pd.Timestamp(d["fromdate"])]
-        if d["todate"] is not None:
-            df = df[df.index <= pd.Timestamp(d["todate"])]
-        if df.empty:
-            raise c.fail("[data] csv", "no bar left in the date range", "check fromdate and todate")
-        vol = "volume" if "volume" in df.columns else None
-        return [bt.feeds.PandasData(dataname=df, open="open", high="high", low="low", close="close", volume=vol,
-                                    openinterest=None, timeframe=tf, compression=comp,
-                                    name=d.get("name") or Path(d["csv"]).stem)]
-    kwargs = dict(d.get("args") or {})
-    try:
-        made = d["factory"](**kwargs)
-    except Exception as exc:
-        raise c.fail("[data] factory", f"calling it failed: {type(exc).__name__}: {exc}",
-                     "fix the function or its args = { ... }") from None
-    feeds = list(made) if isinstance(made, (list, tuple)) else [made]
-    if not feeds or not all(isinstance(f, bt.feeds.DataBase) for f in feeds):
-        raise c.fail("[data] factory", f"returned {made!r}", "return a backtrader data feed or a list of feeds")
-    return feeds
-
-
-def build_cerebro(cfg: StudyConfig) -> Any:
-    """The :class:`bt_optimize.Cerebro` the file describes: feeds, broker, sizer and analyzers.
-
-    Raises:
-        ConfigError: a feed cannot be built, or an analyzer or sizer rejects its parameters.
-    """
-    from .cerebro import Cerebro
-
-    c = _Checker(cfg.path)
-    cerebro = Cerebro(maxcpus=cfg.maxcpus)
-    for d in cfg.data:
-        for feed in _feed(c, d):
-            cerebro.adddata(feed, name=d.get("name") or getattr(feed, "_name", None) or None)
-    b = cfg.broker
-    if "cash" in b:
-        cerebro.broker.setcash(float(b["cash"]))
-    if "commission" in b:
-        cerebro.broker.setcommission(commission=float(b["commission"]))
-    if "slippage_perc" in b:
-        cerebro.broker.set_slippage_perc(float(b["slippage_perc"]))
-    if "slippage_fixed" in b:
-        cerebro.broker.set_slippage_fixed(float(b["slippage_fixed"]))
-    if "coc" in b:
-        cerebro.broker.set_coc(bool(b["coc"]))
-    if cfg.sizer:
-        params = {k: v for k, v in cfg.sizer.items() if k != "class"}
-        _check_params(c, "[sizer]", cfg.sizer["class"], params)
-        cerebro.addsizer(cfg.sizer["class"], **params)
-    for i, a in enumerate(cfg.analyzers):
-        params = {k: v for k, v in a.items() if k not in ("class", "name")}
-        _check_params(c, f"[[analyzers]] #{i + 1}", a["class"], params)
-        if "name" in a:
-            params["_name"] = a["name"]
-        cerebro.addanalyzer(a["class"], **params)
-    return cerebro
-
-
-def _check_params(c: _Checker, section: str, cls: type, params: dict[str, Any]) -> None:
-    known = set(cls.params._getkeys()) if hasattr(cls, "params") else set()
-    for k in params:
-        if k not in known:
-            close = difflib.get_close_matches(k, sorted(known), n=1)
-            raise c.fail(f"{section} {k}", f"{cls.__name__} has no parameter {k!r}",
-                         f"did you mean {close[0]!r}?" if close else f"its parameters: {', '.join(sorted(known))}")
-
-
-# ---------------------------------------------------------------------------------------------------- running
-def run_study(cfg: StudyConfig, *, progress: bool | None = None, log: Callable[[str], None] = print) -> Any:
-    """Run (or resume) the study the file describes, then the robustness checks, then write the report.
-
-    Args:
-        cfg: From :func:`load_config`.
-        progress: Progress bars (``None``: when stderr is a terminal).
-        log: Where to write one-line status messages.
-
-    Returns:
-        The :class:`~bt_optimize.Study`.
-    """
-    cerebro = build_cerebro(cfg)
-    if not cfg.storage.parent.exists():
-        raise ConfigError(f"{cfg.path}: [study] storage: folder {str(cfg.storage.parent)!r} does not exist; "
-                          "create it or give another path")
-    run = getattr(cerebro, METHODS[cfg.method])
-    study = run(cfg.strategy, objective=cfg.objective, maximize=cfg.maximize, constraint=cfg.constraint,
-                storage=str(cfg.storage), study_name=cfg.name, progress=progress, **cfg.options, **cfg.space)
-    log(f"study {cfg.name!r}: {study.n_trials} trials in {cfg.storage} (stop reason: {study.stop_reason}); "
-        f"best {cfg.objective} = {study.best_value:.6g} at {study.best_params}")
-    log(study.overfitting().summary)
-    sens = None
-    sens_opts = cfg.robustness.get("sensitivity")
-    if sens_opts is not None:
-        try:
-            sens = cerebro.sensitivity(cfg.strategy, study.best_params, objective=cfg.objective,
-                                       maximize=cfg.maximize, **sens_opts)
-        except TypeError as exc:
-            raise ConfigError(f"{cfg.path}: [robustness] sensitivity: {exc}; see the options of "
-                              "Cerebro.sensitivity") from None
-        log(f"sensitivity around the best params: {sens.overall_class} ({sens.n_backtests} backtests)")
-    if cfg.report is not None:
-        study.report(cfg.report, sensitivity=sens, options=cfg.options)
-        log(f"report: {cfg.report}")
-    return study
-
-
-def open_stored_study(cfg: StudyConfig, storage: Path, name: str) -> Any:
-    """The stored study ``name`` with the data and broker of ``cfg``, opened without running any trial (for a
-    report whose best params are re-run).
-
-    Raises:
-        StudyMismatchError: the stored study was set up with another strategy, space, objective or method.
-    """
-    from .engine.runner import new_study, prepare
-    from .objective import make_objective
-    from .storage import get_storage
-
-    cerebro = build_cerebro(cfg)
-    strategy, space = cerebro._resolve(cfg.strategy, dict(cfg.space))
-    obj = make_objective(cfg.objective, cfg.maximize, min_trades=cfg.options.get("min_trades"),
-                         limits=cfg.options.get("limits"))
-    payload, ex = prepare(cerebro, strategy, obj, executor="serial")
-    ex.close()
-    return new_study(payload, space, method=cfg.method, storage=get_storage(str(storage)), study_name=name,
-                     constraint=cfg.constraint, progress=False)
