@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import SpaceError
+from .search.encoding import Encoder
 from .space import Cat, Space
 
 __all__ = ["param_importances", "MIN_TRIALS", "N_TREES"]
@@ -46,15 +47,12 @@ MIN_LEAF = 1
 def _encode(space: Space, params: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of encoded params and each column's (low, high): unit values for numbers, the index for ``Cat``."""
     names = space.names
-    x = np.empty((len(params), len(names)))
+    x = Encoder(space).genes(params)
     lo, hi = np.zeros(len(names)), np.ones(len(names))
     for j, n in enumerate(names):
         d = space[n]
         if isinstance(d, Cat):
-            x[:, j] = [d.index(p[n]) for p in params]
             lo[j], hi[j] = -0.5, len(d.choices) - 0.5
-        else:
-            x[:, j] = [d.to_unit(p[n]) for p in params]
     return x, lo, hi
 
 

@@ -1,6 +1,6 @@
 """One encoding of the points of a :class:`~bt_optimize.space.Space` as numbers, shared by the searches.
 
-Two views of a point:
+Three views of a point:
 
 - **Row values** (:meth:`Encoder.rows`): one number per free dimension (dimensions with a single value are left
   out): the value itself for ``Int`` (step 1) and continuous ``Real``, the step index for stepped ``Int``/``Real``,
@@ -9,8 +9,13 @@ Two views of a point:
   agree): numeric row values scaled to ``[0, 1]`` (log dimensions in log space), a two-choice ``Cat`` as one 0/1
   column, a larger one one-hot. The Gaussian process and the tree surrogate work on these.
 
-:meth:`Dimension.to_unit <bt_optimize.space.Dimension.to_unit>` (used by the genetic and refinement searches)
-gives the same unit value for numeric dimensions; the encoder computes it on whole arrays at once.
+- **Genes** (:meth:`Encoder.genes`): one number per dimension of the space, fixed ones included: the unit value
+  of a numeric dimension (as in the unit columns) and the choice index of a ``Cat``. The genetic search evolves
+  these, the refinement search jitters them, and parameter importance splits on them; :meth:`Encoder.from_genes`
+  maps any gene vector back to the nearest legal point.
+
+The unit scale itself (linear, or logarithmic for ``log=True``) is :func:`~bt_optimize.dimensions.unit_scale` and
+its inverse, which :meth:`Dimension.to_unit <bt_optimize.space.Dimension.to_unit>` uses too.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from ..dimensions import unit_scale, unit_unscale
 from ..space import Cat, Int, Real, Space
 
 __all__ = ["Encoder"]
@@ -55,6 +61,8 @@ class Encoder:
                 if isinstance(d, Real):
                     self._grids[j] = d.grid()
         self.width = sum(s[-1] for s in self.specs)
+        #: Position of each free dimension among the space's dimensions (the gene columns).
+        self.positions = [space.names.index(n) for n in self.names]
 
     @property
     def n_free(self) -> int:
@@ -78,19 +86,26 @@ class Encoder:
                     out[i, j] = round((float(v) - d.low) / d.step)
         return out
 
+    def _unit(self, j: int, r: np.ndarray) -> np.ndarray:
+        """Row values of free dimension ``j`` on the ``[0, 1]`` scale (a ``Cat``: index over the largest index)."""
+        _kind, lo, hi, log, _width = self.specs[j]
+        return unit_scale(r, lo, hi, log)
+
+    def _row(self, j: int, u: np.ndarray) -> np.ndarray:
+        """The legal row values of free dimension ``j`` nearest to unit values ``u`` (clipped, rounded)."""
+        kind, lo, hi, log, _width = self.specs[j]
+        r = unit_unscale(np.clip(u, 0.0, 1.0), lo, hi, log)
+        return np.clip(np.round(r) if kind in ("int", "cat") else r, lo, hi)
+
     def encode(self, R: np.ndarray) -> np.ndarray:
         """The ``[0, 1]`` columns of row values ``R``."""
         cols = []
-        for j, (kind, lo, hi, log, width) in enumerate(self.specs):
+        for j, (kind, _lo, _hi, _log, width) in enumerate(self.specs):
             r = R[:, j]
             if kind == "cat" and width > 1:
                 cols.append(np.eye(width)[r.astype(int)])
                 continue
-            if log:
-                u = (np.log(r) - math.log(lo)) / (math.log(hi) - math.log(lo))
-            else:
-                u = (r - lo) / (hi - lo)
-            cols.append(u[:, None])
+            cols.append(self._unit(j, r)[:, None])
         return np.hstack(cols) if cols else np.zeros((len(R), 0))
 
     def transform(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -101,16 +116,33 @@ class Encoder:
         """The legal row values nearest to encoded rows ``U`` (clipped, rounded, one-hot by its largest entry)."""
         out = np.empty((len(U), len(self.specs)))
         c = 0
-        for j, (kind, lo, hi, log, width) in enumerate(self.specs):
+        for j, (kind, _lo, _hi, _log, width) in enumerate(self.specs):
             block = U[:, c: c + width]
             c += width
-            if kind == "cat" and width > 1:
-                out[:, j] = block.argmax(1)
-                continue
-            u = np.clip(block[:, 0], 0.0, 1.0)
-            r = np.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))) if log else lo + u * (hi - lo)
-            out[:, j] = np.clip(np.round(r) if kind in ("int", "cat") else r, lo, hi)
+            out[:, j] = block.argmax(1) if kind == "cat" and width > 1 else self._row(j, block[:, 0])
         return out
+
+    def genes(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Gene vectors of ``points``, shape ``(len(points), len(space))``: per dimension of the space, the unit
+        value of a numeric dimension, the choice index of a ``Cat`` (0 for a dimension with one value)."""
+        R = self.rows(points)
+        G = np.zeros((len(points), len(self.space.names)))
+        for j, pos in enumerate(self.positions):
+            G[:, pos] = R[:, j] if isinstance(self.space[self.names[j]], Cat) else self._unit(j, R[:, j])
+        return G
+
+    def from_genes(self, G: np.ndarray) -> list[dict[str, Any]]:
+        """The legal points nearest to gene vectors ``G`` (one per row): numeric genes clipped to ``[0, 1]`` and
+        snapped to the dimension's step, category indices rounded and clipped."""
+        G = np.atleast_2d(np.asarray(G, dtype=float))
+        R = np.empty((len(G), len(self.specs)))
+        for j, pos in enumerate(self.positions):
+            g = G[:, pos]
+            if isinstance(self.space[self.names[j]], Cat):
+                R[:, j] = np.clip(np.round(g), 0, self.specs[j][2])
+            else:
+                R[:, j] = self._row(j, g)
+        return [self.point(r) for r in R]
 
     def sample(self, rng: np.random.Generator, m: int) -> np.ndarray:
         """``m`` random row values (uniform, or log-uniform for log dimensions)."""

@@ -1,12 +1,13 @@
-"""Genetic algorithm search built on DEAP (the only module of bt_optimize that imports DEAP).
+"""Genetic algorithm search built on DEAP (its plumbing, shared with NSGA-II, is in :mod:`.deap_ops`).
 
 How it works, generation by generation:
 
-* **Genotype.** One gene per dimension: ``Int`` and ``Real`` genes hold the dimension's unit value
-  (:meth:`~bt_optimize.space.Dimension.to_unit`, so ``log=True`` dimensions evolve in log space), ``Cat`` genes
-  hold the index of the category. After every operator a gene is snapped back to a legal value (clipped to the
-  range, rounded to the ``Int`` step or the ``Real`` step), so the genotype always equals the encoding of the
-  parameters it stands for, and equal parameters always have equal genotypes.
+* **Genotype.** One gene per dimension, the shared encoding's gene view
+  (:meth:`~bt_optimize.search.encoding.Encoder.genes`): ``Int`` and ``Real`` genes hold the dimension's unit
+  value (so ``log=True`` dimensions evolve in log space), ``Cat`` genes hold the index of the category. After
+  every operator a gene is snapped back to a legal value (clipped to the range, rounded to the ``Int`` step or the
+  ``Real`` step), so the genotype always equals the encoding of the parameters it stands for, and equal
+  parameters always have equal genotypes.
 * **Variation.** Numeric genes: BLX-alpha blend crossover (``deap.tools.cxBlend``) and Gaussian mutation
   (``deap.tools.mutGaussian``) with a standard deviation of ``mutation_sigma`` times the range. Categorical
   genes: uniform crossover (``deap.tools.cxUniform``) and uniform resampling (``deap.tools.mutUniformInt``).
@@ -26,8 +27,9 @@ How it works, generation by generation:
   twice) and continues exactly as an uninterrupted run would.
 
 DEAP's operators draw from the global :mod:`random` module. The search lends them its own generator for the
-duration of each call and restores the global state afterwards, so it neither depends on nor disturbs other
-users of :mod:`random` (not thread-safe against other threads using :mod:`random` at the same moment).
+duration of each call and restores the global state afterwards (:func:`~bt_optimize.search.deap_ops.lend_random`),
+so it neither depends on nor disturbs other users of :mod:`random` (not thread-safe against other threads using
+:mod:`random` at the same moment).
 """
 
 from __future__ import annotations
@@ -35,19 +37,19 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from deap import base, creator, tools
+from deap import base, tools
 
 from .._warn import warn
-from ..exceptions import SpaceError
 from ..space import Cat, Dimension, Space, params_key
 from ..trial import TrialState
 from .base import Search
+from .deap_ops import individual_class, lend_random, select
+from .encoding import Encoder
 from .genetic_options import (
     SELECTIONS,
     check_genetic_options,
@@ -61,90 +63,6 @@ __all__ = ["GeneticSearch", "SELECTIONS", "STOP_REASONS", "check_genetic_options
 
 #: The reasons a genetic study stops (``"budget"`` is set by the study when ``n_trials`` backtests have run).
 STOP_REASONS: tuple[str, ...] = ("generations", "budget", "patience", "target", "max_time")
-
-# DEAP's creator keeps classes in one global namespace (the ``deap.creator`` module); creating a name twice
-# warns and replaces the class, which breaks ``isinstance`` and pickling of existing individuals. Our names are
-# prefixed and created once per process, at import: importing this module (in the main process or a worker,
-# again after ``importlib.reload``) is all it takes for individuals to be created and unpickled.
-_FITNESS = {True: "BtoFitnessMax", False: "BtoFitnessMin"}
-_INDIVIDUAL = {True: "BtoIndividualMax", False: "BtoIndividualMin"}
-
-
-def _ensure_creator_classes() -> None:
-    """Create the DEAP fitness and individual classes of bt_optimize unless this process already has them."""
-    for maximize, weight in ((True, 1.0), (False, -1.0)):
-        if not hasattr(creator, _FITNESS[maximize]):
-            creator.create(_FITNESS[maximize], base.Fitness, weights=(weight,))
-        if not hasattr(creator, _INDIVIDUAL[maximize]):
-            # ``params`` (a class) is instantiated per individual by the creator: a fresh dict each time
-            creator.create(_INDIVIDUAL[maximize], list, fitness=getattr(creator, _FITNESS[maximize]), params=dict)
-
-
-_ensure_creator_classes()
-
-
-def _individual_class(maximize: bool) -> type:
-    return getattr(creator, _INDIVIDUAL[maximize])
-
-
-@contextmanager
-def _lend_random(rnd: random.Random) -> Iterator[None]:
-    """Let DEAP's operators (which call the global :mod:`random`) draw from ``rnd``; restore both afterwards."""
-    saved = random.getstate()
-    random.setstate(rnd.getstate())
-    try:
-        yield
-    finally:
-        rnd.setstate(random.getstate())
-        random.setstate(saved)
-
-
-# ---------------------------------------------------------------------------------------------------- validation
-def _proxies(weights: Sequence[float]) -> list[Any]:
-    """One DEAP individual per position, holding its index, with the given (maximised) fitness."""
-    cls = _individual_class(True)
-    out = []
-    for i, w in enumerate(weights):
-        p = cls([i])
-        p.fitness.values = (float(w),)
-        out.append(p)
-    return out
-
-
-def select(fitness: Sequence[float], k: int, method: str = "tournament", tournament_size: int = 3,
-           rnd: random.Random | None = None) -> list[int]:
-    """Choose ``k`` parents (with replacement) by position, with DEAP's selection operators.
-
-    Args:
-        fitness: Oriented fitness per individual (larger is better; ``-inf`` for failed or infeasible ones).
-        k: Number of parents.
-        method: ``"tournament"`` (``deap.tools.selTournament``), ``"roulette"`` (``deap.tools.selRoulette``
-            on :func:`roulette_weights`) or ``"rank"`` (``deap.tools.selRoulette`` on :func:`rank_weights`).
-        tournament_size: Aspirants per tournament.
-        rnd: Generator to draw from (default: a fresh one).
-
-    Returns:
-        ``k`` positions into ``fitness``.
-
-    Raises:
-        SpaceError: unknown ``method``.
-    """
-    if method not in SELECTIONS:
-        raise SpaceError(f"selection={method!r}: use one of {', '.join(SELECTIONS)}")
-    rnd = rnd or random.Random()
-    if k <= 0 or not fitness:
-        return []
-    with _lend_random(rnd):
-        if method == "tournament":
-            chosen = tools.selTournament(_proxies(fitness), k, tournsize=tournament_size)
-        else:
-            weights = roulette_weights(fitness) if method == "roulette" else rank_weights(fitness)
-            proxies = _proxies(weights)
-            chosen = []
-            while len(chosen) < k:  # selRoulette can come back short by rounding of the running sum
-                chosen += tools.selRoulette(proxies, k - len(chosen))
-    return [p[0] for p in chosen]
-
 
 # ---------------------------------------------------------------------------------------------------- the search
 class GeneticSearch(Search):
@@ -220,7 +138,8 @@ class GeneticSearch(Search):
         self._cat = [j for j, d in enumerate(self._dims) if isinstance(d, Cat)]
         self._cat_up = [len(self._dims[j].choices) - 1 for j in self._cat]  # type: ignore[attr-defined]
         self._indpb = 1.0 / len(self._dims)
-        self._cls = _individual_class(self.maximize)
+        self._enc = Encoder(space)
+        self._cls = individual_class(self.maximize)
         # DEAP's operators draw from this generator (lent as the global ``random``); seeded from ``self.rng``
         self._random = random.Random(int(self.rng.integers(2**62)))
 
@@ -243,21 +162,13 @@ class GeneticSearch(Search):
 
     # ------------------------------------------------------------------ encoding
     def encode(self, params: dict[str, Any]) -> list[float]:
-        """The genotype of a point: unit values for numeric dimensions, category indices for ``Cat``."""
-        out = []
-        for n, d in zip(self._names, self._dims):
-            out.append(float(d.index(params[n])) if isinstance(d, Cat) else float(d.to_unit(params[n])))
-        return out
+        """The genotype of a point: unit values for numeric dimensions, category indices for ``Cat``
+        (:meth:`~bt_optimize.search.encoding.Encoder.genes`)."""
+        return self._enc.genes([params])[0].tolist()
 
     def decode(self, genes: Sequence[float]) -> dict[str, Any]:
         """The legal point nearest to a genotype (clipped, rounded to steps, category index rounded)."""
-        out: dict[str, Any] = {}
-        for n, d, g in zip(self._names, self._dims, genes):
-            if isinstance(d, Cat):
-                out[n] = d.choices[min(len(d.choices) - 1, max(0, int(round(float(g)))))]
-            else:
-                out[n] = d.from_unit(min(1.0, max(0.0, float(g))))
-        return out
+        return self._enc.from_genes(np.asarray([genes], dtype=float))[0]
 
     def individual(self, params: dict[str, Any]) -> Any:
         """A DEAP individual (``creator.BtoIndividualMax``/``Min``) for a point, with ``.params`` set."""
@@ -272,7 +183,7 @@ class GeneticSearch(Search):
         ind.params = params
         del ind.fitness.values
 
-    # ------------------------------------------------------------------ DEAP operators (run inside _lend_random)
+    # ------------------------------------------------------------------ DEAP operators (run inside lend_random)
     def _mate(self, a: Any, b: Any) -> tuple[Any, Any]:
         if self._num:
             xa, xb = [a[j] for j in self._num], [b[j] for j in self._num]
@@ -402,7 +313,7 @@ class GeneticSearch(Search):
         ind.fitness.values = (value,)
 
     def _vary(self, children: list[Any]) -> None:
-        """Cross consecutive pairs and mutate, in place (inside :func:`_lend_random`)."""
+        """Cross consecutive pairs and mutate, in place (inside :func:`lend_random`)."""
         for a, b in zip(children[::2], children[1::2]):
             if random.random() < self.crossover_prob:
                 self.toolbox.mate(a, b)
@@ -414,7 +325,7 @@ class GeneticSearch(Search):
         """Breed the next generation from the finished current one."""
         pop = self._population
         assert pop is not None
-        with _lend_random(self._random):
+        with lend_random(self._random):
             elites = self._elites(pop)
             parents = self.toolbox.select(pop, self.population_size - len(elites))
             children = [self.toolbox.clone(pop[i]) for i in parents]

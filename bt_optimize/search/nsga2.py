@@ -27,7 +27,8 @@ from deap import base, creator, tools
 
 from ..space import Space, params_key
 from ..trial import Trial, TrialState
-from .genetic import GeneticSearch, _lend_random
+from .deap_ops import lend_random
+from .genetic import GeneticSearch
 
 __all__ = ["NSGA2Search"]
 
@@ -116,7 +117,7 @@ class NSGA2Search(GeneticSearch):
                 keys.add(key)
                 merged.append(self.toolbox.clone(ind))
         self._set_fitness(merged)
-        with _lend_random(self._random):
+        with lend_random(self._random):
             parents = tools.selNSGA2(merged, min(self.population_size, len(merged)))
             rank = {}
             for r, front in enumerate(tools.sortNondominated(parents, len(parents))):

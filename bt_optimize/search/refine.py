@@ -18,6 +18,7 @@ from ..exceptions import OptionError
 from ..space import Cat, Space, params_key
 from ..trial import TrialState
 from .base import Search, constraint_allows
+from .encoding import Encoder
 
 __all__ = ["RefineSearch", "perturb"]
 
@@ -30,38 +31,41 @@ def _reflect(u: float) -> float:
     return 2.0 - u if u > 1.0 else u
 
 
-def _neighbour(space: Space, params: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+def _other_choice(d: Cat, value: Any, rng: np.random.Generator) -> int:
+    """The index of a random choice of ``d`` other than ``value``'s."""
+    others = [i for i in range(len(d.choices)) if i != d.index(value)]
+    return others[int(rng.integers(len(others)))]
+
+
+def _neighbour(enc: Encoder, params: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     """Move one randomly chosen non-fixed dimension by one grid step (or to another category)."""
-    out = dict(params)
+    space = enc.space
     names = [n for n in space.names if space[n].cardinality != 1]
     if not names:
-        return out
+        return dict(params)
     name = names[int(rng.integers(len(names)))]
-    d = space[name]
+    d, j = space[name], space.names.index(name)
+    g = enc.genes([params])[0]
     if isinstance(d, Cat):
-        others = [c for i, c in enumerate(d.choices) if i != d.index(out[name])]
-        out[name] = others[int(rng.integers(len(others)))]
-        return out
-    u = d.to_unit(out[name])
-    if math.isfinite(d.cardinality):
-        delta = 1.0 / (d.cardinality - 1)
-    else:
-        delta = 0.01
+        g[j] = _other_choice(d, params[name], rng)
+        return enc.from_genes(g)[0]
+    delta = 1.0 / (d.cardinality - 1) if math.isfinite(d.cardinality) else 0.01
     sign = 1.0 if rng.random() < 0.5 else -1.0
-    if not 0.0 <= u + sign * delta <= 1.0:
+    if not 0.0 <= g[j] + sign * delta <= 1.0:
         sign = -sign
-    out[name] = d.from_unit(min(1.0, max(0.0, u + sign * delta)))
-    return out
+    g[j] = min(1.0, max(0.0, g[j] + sign * delta))
+    return enc.from_genes(g)[0]
 
 
 def perturb(space: Space, params: Mapping[str, Any], rng: np.random.Generator, scale: float,
-            p_switch: float = 0.2) -> dict[str, Any]:
+            p_switch: float = 0.2, encoder: Encoder | None = None) -> dict[str, Any]:
     """A random neighbour of ``params``.
 
     Numeric dimensions get Gaussian noise of standard deviation ``scale`` in the dimension's unit encoding
     (so log dimensions move multiplicatively), reflected at the bounds and snapped to a legal value (integers
     to their step); each categorical switches to another choice with probability ``p_switch``. When this leaves
-    the point unchanged (common in small integer ranges), one dimension moves by one step instead.
+    the point unchanged (common in small integer ranges), one dimension moves by one step instead. The genes
+    are those of the shared encoding (:meth:`~bt_optimize.search.encoding.Encoder.genes`).
 
     Args:
         space: The space the point belongs to.
@@ -69,25 +73,24 @@ def perturb(space: Space, params: Mapping[str, Any], rng: np.random.Generator, s
         rng: Random generator.
         scale: Standard deviation of the jitter, as a share of each dimension's range.
         p_switch: Probability of switching each categorical.
+        encoder: The space's :class:`~bt_optimize.search.encoding.Encoder` (default: a new one).
 
     Returns:
         A new point with plain values (it may still equal a point seen before).
     """
-    out: dict[str, Any] = {}
-    for name, d in space.dims.items():
-        v = params[name]
+    enc = Encoder(space) if encoder is None else encoder
+    g = enc.genes([params])[0]
+    for j, (name, d) in enumerate(space.dims.items()):
         if d.cardinality == 1:
-            out[name] = v
-        elif isinstance(d, Cat):
+            continue
+        if isinstance(d, Cat):
             if rng.random() < p_switch:
-                others = [c for i, c in enumerate(d.choices) if i != d.index(v)]
-                out[name] = others[int(rng.integers(len(others)))]
-            else:
-                out[name] = v
+                g[j] = _other_choice(d, params[name], rng)
         else:
-            out[name] = d.from_unit(_reflect(d.to_unit(v) + rng.normal(0.0, scale)))
+            g[j] = _reflect(g[j] + rng.normal(0.0, scale))
+    out = enc.from_genes(g)[0]
     if params_key(out) == params_key(params):
-        out = _neighbour(space, params, rng)
+        out = _neighbour(enc, params, rng)
     return out
 
 
@@ -143,6 +146,7 @@ class RefineSearch(Search):
         self._best_at_last_ask: float | None = None
         self._attrs: dict[str, dict[str, Any]] = {}
         self._stuck = False
+        self._enc = Encoder(space)
 
     def tell(self, params: dict[str, Any], value: float | None, state: TrialState = TrialState.COMPLETE) -> None:
         """Record a result; complete values become candidate parents (pruned ones, measured at low fidelity,
@@ -193,7 +197,7 @@ class RefineSearch(Search):
         for attempt in range(self.max_tries * 3):
             if attempt and attempt % self.max_tries == 0:
                 scale = min(1.0, scale * 3)  # locally exhausted: look further away
-            p = perturb(self.space, parent, rng, scale, self.p_switch)
+            p = perturb(self.space, parent, rng, scale, self.p_switch, encoder=self._enc)
             if params_key(p) in self._seen:
                 continue
             if self._feasible(p):
