@@ -10,6 +10,7 @@ Change one import and one call::
 """
 
 from . import analyzers, datasets, objectives
+from ._version import __version__
 from .cerebro import Cerebro
 from .engine.executors import RayExecutor
 from .exceptions import (
@@ -32,8 +33,6 @@ from .space import Cat, Int, Real, Space
 from .study import Study
 from .trial import Trial, TrialState, Window
 from .walkforward import WalkForward
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "Score", "Limits", "BUILTIN_METRICS", "Trial",

@@ -15,6 +15,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from ..frames import trials_frame
 from ..trial import Trial
 from .importance import binned_grid, variance_importance
 
@@ -105,8 +106,6 @@ def facts_from_storage(storage: Any, name: str, config: dict[str, Any]) -> Study
         name: The study's name.
         config: Its stored set-up (``strategy``, ``space``, ``objective``, ``method``).
     """
-    from ..study import trials_frame
-
     sid, trials = storage.open_study(name, config)
     names = list(config["space"])
     maximize = _first(config["objective"]["maximize"])
@@ -310,7 +309,8 @@ def _is_noise(a: Any) -> bool:
 
 def analyzer_kinds(template: Any) -> dict[str, str]:
     """``{analyzer name: "montecarlo" | "noise"}`` for the robustness analyzers of a study's Cerebro template."""
-    from ..analyzers import MonteCarlo, NoiseInfusion
+    from ..analyzers.montecarlo import MonteCarlo
+    from ..analyzers.noise import NoiseInfusion
     from ..objective import analyzer_names
 
     tpl = pickle.loads(template) if isinstance(template, bytes) else template

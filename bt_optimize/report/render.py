@@ -13,6 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from .._version import __version__
 from .data import (
     StudyFacts,
     analyzer_kinds,
@@ -63,8 +64,6 @@ def _environment() -> Any:
 
 
 def _render(template: str, **context: Any) -> str:
-    from .. import __version__
-
     context.setdefault("generated", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     context.setdefault("version", __version__)
     return _environment().get_template(template).render(**context)
