@@ -9,8 +9,10 @@ writer. Contract, which every backend must meet (``tests/storage`` runs one conf
   the differences (:func:`check_config`).
 - ``add_trial`` makes the trial durable before it returns (for SQLite: committed), so a process killed at
   any moment loses no trial that was reported.
-- ``load_trials`` returns trials in ``number`` order; ``with_analysis=False`` leaves each trial's
-  ``analysis`` empty to keep memory flat (``load_analysis`` fetches one).
+- ``load_trials`` returns trials in ``number`` order, ``load_trial`` one of them; ``with_analysis=False`` leaves
+  each trial's ``analysis`` empty to keep memory flat (``load_analysis`` fetches one). A backend that holds the
+  analysis in memory anyway says so (``keeps_analysis_in_memory``), and the study then asks for it: that is the
+  only difference a study sees between backends.
 - ``set_attr``/``get_attr`` keep small JSON-safe values per study (algorithm state, stop reason).
 - A trial's packed per-bar returns (``Trial.returns``, plain bytes) are stored with it in the same write;
   ``load_trials`` may leave them out (SQLite does, to keep memory flat) and ``load_returns`` reads them back.
@@ -105,6 +107,17 @@ class Storage:
         """The study's trials in number order."""
         raise NotImplementedError
 
+    def load_trial(self, study_id: int, number: int, with_analysis: bool = False) -> Trial:
+        """One trial of the study.
+
+        Raises:
+            KeyError: no such trial.
+        """
+        for t in self.load_trials(study_id, with_analysis):
+            if t.number == number:
+                return t
+        raise KeyError(number)
+
     def load_analysis(self, study_id: int, number: int) -> dict[str, Any]:
         """The analyzer outputs of one trial.
 
@@ -179,5 +192,6 @@ class Storage:
 
     @property
     def keeps_analysis_in_memory(self) -> bool:
-        """Whether the study should keep each trial's analysis in its in-memory records."""
+        """Whether ``with_analysis=True`` costs nothing (the analysis is in memory already), so a study asks for
+        it when it loads trials."""
         return False

@@ -14,8 +14,12 @@ __all__ = ["InMemoryStorage"]
 
 
 class InMemoryStorage(Storage):
-    """Keeps studies in dictionaries; honours the whole contract (``load_trials`` leaves analysis out unless
-    ``with_analysis``), so a study reads it exactly as it reads SQLite."""
+    """Keeps studies in dictionaries; honours the whole contract (``load_trials`` and ``load_trial`` leave the
+    analysis out unless ``with_analysis``), so a study reads it exactly as it reads SQLite.
+
+    Every load hands out the same objects: the trial as stored (``with_analysis=True``) or one light copy of it
+    made when it was stored, so a trial keeps its identity across calls.
+    """
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
@@ -65,6 +69,9 @@ class InMemoryStorage(Storage):
     def load_trials(self, study_id: int, with_analysis: bool = False) -> list[Trial]:
         store = self._trials if with_analysis else self._light
         return [store[study_id][k] for k in sorted(store[study_id])]
+
+    def load_trial(self, study_id: int, number: int, with_analysis: bool = False) -> Trial:
+        return (self._trials if with_analysis else self._light)[study_id][number]
 
     def load_analysis(self, study_id: int, number: int) -> dict[str, Any]:
         return self._trials[study_id][number].analysis

@@ -342,6 +342,12 @@ class SQLiteStorage(Storage):
             ))
         return out
 
+    def load_trial(self, study_id: int, number: int, with_analysis: bool = False) -> Trial:
+        found = self._load(study_id, "AND number=?", (int(number),), with_analysis)
+        if not found:
+            raise KeyError(number)
+        return found[0]
+
     def load_analysis(self, study_id: int, number: int) -> dict[str, Any]:
         row = self.conn.execute("SELECT analysis FROM trials WHERE study_id=? AND number=?",
                                 (study_id, number)).fetchone()

@@ -59,8 +59,8 @@ class Study(StudyLoop, StudyAnalyses):
                   "objective": objective.describe(), "method": method,
                   "setup": describe_setup(payload, self.window, options)}
         self._study_id, stored = storage.open_study(name, config)
-        self._keep = storage.keeps_analysis_in_memory
         self._records: list[Trial] = []
+        self._shown = {}  # number -> (stored trial, its view), both weakly held: see _view
         self._cache: dict[str, Trial] = {}
         self._best: Trial | None = None
         self._next_number = 0

@@ -35,7 +35,7 @@ class StudyViews(StudyRecords):
                 "with study.run_best(**trial.params); or combine the objectives with bto.Score(...)")
         if self._best is None:
             raise ValueError(f"study {self.name!r} has no completed trial yet")
-        return self._best
+        return self._view(self._load(self._best.number)) or self._best
 
     @property
     def best_trials(self) -> list[Trial]:
@@ -63,15 +63,18 @@ class StudyViews(StudyRecords):
         return len(self._records)
 
     def get_trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
-        """The recorded trials (without analyzer output unless stored in memory), optionally by state."""
-        if self._keep:
-            source = self._records
-        else:  # full records from storage, limited to the trials this study object has seen
-            known = {t.number for t in self._records}
-            judged = (self._judge(self._decoded(t)) for t in self.storage.load_trials(self._study_id)
-                      if t.number in known)
-            source = [t for t in judged if t is not None]
-        return sorted((t for t in source if states is None or t.state in states), key=lambda t: t.number)
+        """The recorded trials, optionally by state, read from storage: without analyzer output (see
+        :meth:`analysis`) unless the storage keeps it in memory, and without returns unless the storage keeps them
+        with the trials (see :meth:`trial_returns`)."""
+        known = {t.number for t in self._records}  # the trials this study object has seen
+        stored = self.storage.load_trials(self._study_id, with_analysis=self.storage.keeps_analysis_in_memory)
+        judged = (self._view(t) for t in stored if t.number in known)
+        return sorted((t for t in judged if t is not None and (states is None or t.state in states)),
+                      key=lambda t: t.number)
+
+    def _load(self, number: int) -> Trial:
+        """Trial ``number`` as stored (with its analysis when the storage keeps it in memory)."""
+        return self.storage.load_trial(self._study_id, number, with_analysis=self.storage.keeps_analysis_in_memory)
 
     @property
     def trials(self) -> pd.DataFrame:
@@ -87,13 +90,9 @@ class StudyViews(StudyRecords):
         Raises:
             KeyError: no trial with that number.
         """
-        hit = next((t for t in self._records if t.number == number), None)
-        if hit is not None and not self._keep:
-            hit = next(t for t in self.get_trials() if t.number == number)
-        if hit is None:
+        if not any(t.number == number for t in self._records):
             raise KeyError(f"study {self.name!r} has no trial {number}; numbers run from 0 to {self._next_number - 1}")
-        data = hit.analysis if self._keep else self.storage.load_analysis(self._study_id, number)
-        return {**data, "performance": dict(hit.metrics)}
+        return {**self.storage.load_analysis(self._study_id, number), "performance": dict(self._load(number).metrics)}
 
     def trial_returns(self, numbers: list[int] | None = None) -> dict[int, np.ndarray]:
         """The per-bar returns of the measured window of each trial that kept them (``keep_returns=True``).

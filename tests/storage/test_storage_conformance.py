@@ -133,6 +133,36 @@ def test_reopen_returns_trials_in_order_without_analysis_for_sqlite(backend: Bac
         st.load_analysis(sid, 99)
 
 
+def test_load_trial_reads_one_trial_with_or_without_analysis(backend: Backend) -> None:
+    sid, _ = backend.storage.open_study("s", CONFIG)
+    originals = [_trial(n) for n in range(3)]
+    for t in originals:
+        backend.storage.add_trial(sid, t)
+    st = backend.reopen()
+    assert st.load_trial(sid, 1, with_analysis=True) == originals[1]
+    light = st.load_trial(sid, 2)
+    assert light.analysis == {} and replace(light, analysis={}) == replace(originals[2], analysis={})
+    assert light == st.load_trials(sid)[2], "load_trial agrees with load_trials"
+    with pytest.raises(KeyError):
+        st.load_trial(sid, 3)
+
+
+def test_what_a_study_asks_for_is_what_it_gets(backend: Backend) -> None:
+    """A study loads with ``with_analysis=keeps_analysis_in_memory``; a backend that keeps the analysis in memory
+    hands it out then, and hands out the same objects on every load (a trial keeps its identity)."""
+    st = backend.storage
+    sid, _ = st.open_study("s", CONFIG)
+    for n in range(3):
+        st.add_trial(sid, _trial(n))
+    cheap = st.keeps_analysis_in_memory
+    first, again = st.load_trials(sid, with_analysis=cheap), st.load_trials(sid, with_analysis=cheap)
+    assert first == again == [_trial(n) if cheap else replace(_trial(n), analysis={}) for n in range(3)]
+    if cheap:
+        assert all(a is b for a, b in zip(first, again))
+        assert st.load_trial(sid, 1, with_analysis=True) is first[1]
+        assert all(a is b for a, b in zip(st.load_trials(sid), st.load_trials(sid)))
+
+
 def test_every_trial_state_round_trips(backend: Backend) -> None:
     st = backend.storage
     sid, _ = st.open_study("s", CONFIG)
