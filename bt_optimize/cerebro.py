@@ -295,7 +295,7 @@ class Cerebro(bt.Cerebro):
                 value of the space, as periods are usually integer parameters, at most the quick window's length).
             cv: Optional number of walk-forward folds (>= 2): each objective value is the mean over ``cv`` back-to-back
                 stretches of the data, each run with all the bars before it as history
-                (:func:`bt_optimize.engine.windows.expanding_folds`; about ``(cv + 1) / 2`` times the cost of one
+                (:func:`bt_optimize.walkforward.windows.expanding_folds`; about ``(cv + 1) / 2`` times the cost of one
                 run). ``attr_folds`` holds each trial's fold values; their spread (variance over ``cv``) becomes that
                 trial's observation noise in the surrogate. ``study.run_best()`` is one run over the whole window,
                 so its value is not the fold mean.

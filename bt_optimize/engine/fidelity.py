@@ -55,8 +55,9 @@ import numpy as np
 from ..exceptions import OptionError, SpaceError
 from ..space import Int, Space
 from ..trial import Trial, TrialState, Window
+from ..walkforward.windows import expanding_folds
 from .executors import Executor
-from .windows import expanding_folds, recent_window
+from .windows import recent_window
 from .worker import Payload, TrialSpec
 
 __all__ = ["FidelityExecutor", "PromotionRule", "DEFAULT_PROMOTE_QUANTILE", "DEFAULT_PROMOTE_Z", "MIN_PAIRS",
@@ -330,7 +331,7 @@ def staged_executor(inner: Executor, *, window: Window, n_bars: int, space: Spac
 
     The quick window is :func:`~bt_optimize.engine.windows.recent_window` of the study's ``window`` with
     ``fidelity_warmup`` bars of warmup (default :func:`default_warmup`, at most the quick window's own length);
-    the folds are :func:`~bt_optimize.engine.windows.expanding_folds`. Stored trials seed the quick values (a
+    the folds are :func:`~bt_optimize.walkforward.windows.expanding_folds`. Stored trials seed the quick values (a
     resumed study promotes as before) and must have been run with the same ``fidelity`` and ``cv``.
 
     Raises:

@@ -2,9 +2,11 @@
 
 The entry point is :meth:`bt_optimize.Cerebro.walk_forward`; this package holds the parts it composes:
 
-- :mod:`.windows` (pure): :func:`make_windows`, the windows from the first feed's datetimes, in bar positions.
+- :mod:`.windows` (pure): :func:`make_windows`, the windows from the first feed's datetimes, in bar positions;
+  :func:`~.windows.expanding_folds`, the folds of a study's ``cv=`` (which the engine uses: this package's
+  namespace therefore leaves out the run loop, so importing it never imports the engine's runner).
 - :mod:`.selection`: ranking the train search and choosing on validation (:data:`TOP_K` candidates).
-- :mod:`.run`: :func:`run_walk_forward`, per window a search of the train stretch (any method of
+- :mod:`.run`: :func:`~.run.run_walk_forward`, per window a search of the train stretch (any method of
   :data:`bt_optimize.engine.plans.PLANS`), re-scoring on the validation stretch and one run of the pick on the
   test stretch, every window side by side through one pool of workers.
 - :mod:`.result`: :class:`WalkForward`, what the user reads (``windows``, ``oos_equity``, ``oos_trades``,
@@ -98,7 +100,6 @@ from ..stats.walkforward import (
     walk_forward_efficiency,
 )
 from .result import WalkForward
-from .run import run_walk_forward
 from .selection import TOP_K
 from .windows import WalkForwardWindow, check_windows, make_windows
 
@@ -115,5 +116,4 @@ __all__ = [
     "walk_forward_efficiency",
     "verdict",
     "WalkForward",
-    "run_walk_forward",
 ]

@@ -1,8 +1,10 @@
-"""Walk-forward windows: sizes in bars or calendar offsets, the window record, and the window maker (pure).
+"""Walk-forward windows: sizes in bars or calendar offsets, the window record, the window maker, and the expanding
+folds of a study's ``cv=`` (pure).
 
 Layout, warmup, offsets, ``step`` and the last partial window are described in :mod:`bt_optimize.walkforward`.
 Everything here is a pure function of the bar times (or the bar count), so windows can be inspected before any
-backtest.
+backtest. :func:`expanding_folds` cuts one study window into back-to-back measured stretches with an expanding
+history (the folds a ``cv=`` trial is scored on, :mod:`bt_optimize.engine.fidelity`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError
+from ..exceptions import DataError, SpaceError
 from ..trial import Window
 
-__all__ = ["WalkForwardWindow", "make_windows", "check_windows"]
+__all__ = ["WalkForwardWindow", "make_windows", "check_windows", "expanding_folds", "measured_bounds", "MIN_FOLD_BARS"]
+
+#: Fewest measured bars a fold of :func:`expanding_folds` may have (a Sharpe ratio over fewer bars says little).
+MIN_FOLD_BARS = 20
 
 
 @dataclass(frozen=True)
@@ -341,3 +346,50 @@ def make_windows(index: pd.DatetimeIndex | Sequence[Any] | int, *, train: Any, t
         raise too_short()
     check_windows(out, n, contiguous=st == te)
     return out
+
+
+def measured_bounds(base: Window, n_bars: int) -> tuple[int, int]:
+    """The first and the end (exclusive) bar ``base`` measures in data of ``n_bars`` bars (an open end: the last
+    bar)."""
+    end = n_bars if base.end is None else min(base.end, n_bars)
+    return base.start, end
+
+
+def expanding_folds(base: Window, n_bars: int, k: int) -> tuple[Window, ...]:
+    """``k`` walk-forward folds of ``base``: consecutive measured stretches with an expanding history.
+
+    The measured bars of ``base`` are cut into ``k`` back-to-back stretches of (nearly) equal length. Fold ``i``
+    measures stretch ``i`` and is fed every bar from the first bar ``base`` feeds (its warmup included), so its
+    indicators hold the same values a run over all of ``base`` would have there, and its history grows fold by
+    fold (an *expanding* walk-forward). Each fold starts flat: no position is carried over from the bars before.
+    The folds' measured stretches cover ``base`` exactly once; running all of them costs about ``(k + 1) / 2``
+    runs over ``base``.
+
+    Args:
+        base: The study's window.
+        n_bars: Bars in the first feed.
+        k: Number of folds (at least 2).
+
+    Returns:
+        The ``k`` fold windows, oldest first.
+
+    Raises:
+        SpaceError: ``k`` is not a whole number >= 2, or a fold would measure fewer than :data:`MIN_FOLD_BARS` bars.
+
+    Example:
+        >>> expanding_folds(Window(start=100, warmup=50), 500, 2)
+        (Window(start=100, end=300, warmup=50), Window(start=300, end=None, warmup=250))
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise SpaceError(f"cv={k!r}: give the number of walk-forward folds, a whole number >= 2, or None")
+    start, end = measured_bounds(base, n_bars)
+    if (end - start) < k * MIN_FOLD_BARS:
+        raise SpaceError(f"cv={k}: the window measures {end - start} bars, too few for {k} folds of at least "
+                         f"{MIN_FOLD_BARS} bars; use fewer folds or more data")
+    first_fed = max(0, start - base.warmup)
+    cuts = [start + round(i * (end - start) / k) for i in range(k + 1)]
+    folds = []
+    for i in range(k):
+        lo, hi = cuts[i], cuts[i + 1]
+        folds.append(Window(start=lo, end=base.end if i == k - 1 else hi, warmup=lo - first_fed))
+    return tuple(folds)
