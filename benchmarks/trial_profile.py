@@ -79,7 +79,7 @@ def child(size: str, repeats: int) -> dict:
             total = time.perf_counter() - t
             totals.append(total)
             outs.append(total - inside[0])
-            values.append(res["value"])
+            values.append(res.value)
     bt.Cerebro.run = plain_run
     out = {"size": size, "bars": len(payload.feeds[0]), "trial_s": statistics.median(totals),
            "outside_s": statistics.median(outs), "values": values[:len(specs)]}

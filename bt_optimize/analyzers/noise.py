@@ -21,7 +21,7 @@ from bt_optimize.objective import Objective
 from bt_optimize.stats.metrics import LOWER_IS_BETTER
 from bt_optimize.stats.metrics import METRICS as PERFORMANCE_METRICS
 from bt_optimize.stats.noise import MODELS, summarize_noise
-from bt_optimize.trial import Window
+from bt_optimize.trial import TrialResult, Window
 
 __all__ = ["NoiseInfusion", "NOISE_METRICS"]
 
@@ -273,7 +273,7 @@ class NoiseInfusion(bt.Analyzer):
                     window = Window(start=k, warmup=k)
         return strategy, params, window
 
-    def _run_simulations(self, snapshots: list[Any], seed: int) -> list[dict[str, Any]]:
+    def _run_simulations(self, snapshots: list[Any], seed: int) -> list[TrialResult]:
         p = self.p
         n_sims = int(p.n_simulations)
         strategy, params, window = self._strategy_and_window(snapshots)
@@ -293,7 +293,7 @@ class NoiseInfusion(bt.Analyzer):
                                                        "seed": [seed, i]})
                  for i in range(n_sims))
         try:
-            results = {r["number"]: r for r in ex.imap_unordered(specs)}
+            results = {r.number: r for r in ex.imap_unordered(specs)}
         finally:
             ex.close()
         return [results[i] for i in range(n_sims)]
@@ -307,9 +307,9 @@ class NoiseInfusion(bt.Analyzer):
             self.rets = {"status": "failed", "message": f"the data of this run could not be captured: {exc}"}
             return
         runs = self._run_simulations(snapshots, seed)
-        ok = [r for r in runs if r.get("metrics")]
+        ok = [r for r in runs if r.metrics]
         if not ok:
-            first = next((r.get("error") for r in runs if r.get("error")), "no metrics")
+            first = next((r.error for r in runs if r.error), "no metrics")
             self.rets = {"status": "failed", "message": f"every noisy re-run failed; the first error was: {first}"}
             return
         original = self._perf.get_analysis()
@@ -328,14 +328,14 @@ class NoiseInfusion(bt.Analyzer):
             "primary": str(p.primary),
         }
         for name in self._metrics:
-            values = [(r.get("metrics") or {}).get(name) for r in runs]
+            values = [r.metrics.get(name) for r in runs]
             summary = summarize_noise(original.get(name), values, float(p.confidence), name in LOWER_IS_BETTER,
                                       robust, fragile)
             summary["values"] = [None if v is None or not math.isfinite(v) else float(v) for v in values]
             rets[name] = summary
         rets["verdict"] = rets[str(p.primary)]["verdict"]
         if rets["n_failed"]:
-            rets["first_error"] = next(r.get("error") for r in runs if not r.get("metrics"))
+            rets["first_error"] = next(r.error for r in runs if not r.metrics)
         self.rets = rets
 
     def get_analysis(self) -> dict[str, Any]:

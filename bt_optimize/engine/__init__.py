@@ -1,4 +1,4 @@
-"""The engine: trial specs -> backtests in workers -> plain results."""
+"""The engine: trial specs -> backtests in workers -> :class:`~bt_optimize.trial.TrialResult` records."""
 
 from .data import ArrayFeed, FeedSnapshot, build_feed, slice_feeds, snapshot_feeds
 from .executors import Executor, ProcessExecutor, SerialExecutor, make_executor

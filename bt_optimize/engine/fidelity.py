@@ -48,13 +48,12 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
 from ..exceptions import OptionError, SpaceError
 from ..space import Int, Space
-from ..trial import Trial, TrialState, Window
+from ..trial import Screening, Trial, TrialResult, TrialState, Window
 from ..walkforward.windows import expanding_folds
 from .executors import Executor
 from .windows import recent_window
@@ -143,22 +142,22 @@ class PromotionRule:
         self._line = None if self.promote_z is None else promotion_bound(self._pairs, self.promote_z)
         self._round_best = self._best_full
 
-    def decide(self, value: float) -> tuple[bool, dict[str, Any]]:
-        """Screen one finite quick value; ``(promote, user_attrs)`` where the attributes hold
-        ``promote_threshold`` and, for a pruned value, ``pruned_by`` (and ``promote_bound`` for test 2)."""
+    def decide(self, value: float) -> tuple[bool, Screening]:
+        """Screen one finite quick value; ``(promote, screening)`` where the screening holds ``promote_threshold``
+        and, for a pruned value, ``pruned_by`` (and ``promote_bound`` for test 2)."""
         q = self.sign * float(value)
         self._history.append(q)
         threshold = promotion_threshold(self._history, self.promote_quantile)
-        attrs: dict[str, Any] = {"promote_threshold": self.sign * threshold}
+        decision = Screening(promote_threshold=self.sign * threshold)
         leader = q >= max(self._history)
         if not (q > threshold or leader):
-            return False, {**attrs, "pruned_by": "quantile"}
+            return False, replace(decision, pruned_by="quantile")
         if self._line is not None and not leader:
             icpt, slope, margin = self._line
             bound = icpt + slope * q + margin
             if bound < self._round_best:
-                return False, {**attrs, "pruned_by": "bound", "promote_bound": self.sign * bound}
-        return True, attrs
+                return False, replace(decision, pruned_by="bound", promote_bound=self.sign * bound)
+        return True, decision
 
     def record(self, quick_value: float | None, full_value: float) -> None:
         """Learn from a promoted trial's full value (``quick_value`` ``None``: its quick run could not be scored)."""
@@ -209,7 +208,7 @@ class FidelityExecutor(Executor):
     def _full(self, spec: TrialSpec) -> TrialSpec:
         return replace(spec, folds=self.folds) if self.folds else spec
 
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         if self.quick is None:
             yield from self.inner.imap_unordered(self._full(s) for s in specs)
             return
@@ -219,8 +218,8 @@ class FidelityExecutor(Executor):
         promoted: deque[TrialSpec] = deque()
         originals: dict[int, TrialSpec] = {}
         in_quick: set[int] = set()
-        ready: dict[int, dict[str, Any]] = {}
-        waiting: dict[int, tuple[dict[str, Any], float | None]] = {}
+        ready: dict[int, TrialResult] = {}
+        waiting: dict[int, tuple[TrialResult, float | None]] = {}
 
         def feed() -> Iterator[TrialSpec]:
             while True:
@@ -238,7 +237,7 @@ class FidelityExecutor(Executor):
                 in_quick.add(spec.number)
                 yield replace(spec, window=self.quick, folds=())
 
-        def decide() -> Iterator[dict[str, Any]]:
+        def decide() -> Iterator[TrialResult]:
             oldest_running = min(in_quick, default=None)
             for n in sorted(ready):
                 if oldest_running is not None and n > oldest_running:
@@ -250,7 +249,7 @@ class FidelityExecutor(Executor):
 
         while True:
             for res in self.inner.imap_unordered(feed()):
-                n = res["number"]
+                n = res.number
                 if n in in_quick:
                     in_quick.discard(n)
                     ready[n] = res
@@ -261,33 +260,29 @@ class FidelityExecutor(Executor):
             if not promoted:
                 return
 
-    def _screen(self, spec: TrialSpec, res: dict[str, Any], promoted: deque[TrialSpec],
-                waiting: dict[int, tuple[dict[str, Any], float | None]]) -> dict[str, Any] | None:
+    def _screen(self, spec: TrialSpec, res: TrialResult, promoted: deque[TrialSpec],
+                waiting: dict[int, tuple[TrialResult, float | None]]) -> TrialResult | None:
         """Decide one quick result: return the pruned/infeasible result, or queue the full run and return None."""
-        state = TrialState(res["state"])
-        if state is TrialState.INFEASIBLE:
-            return {**res, "window": self.quick, "user_attrs": {**(res.get("user_attrs") or {}),
-                                                                "fidelity": self.fidelity}}
+        if res.state is TrialState.INFEASIBLE:
+            return replace(res, window=self.quick, fidelity=self.fidelity)
         threshold = None
-        if state is TrialState.COMPLETE:
-            promote, attrs = self.rule.decide(res["value"])
-            threshold = attrs["promote_threshold"]
+        if res.state is TrialState.COMPLETE:
+            promote, decision = self.rule.decide(res.value)
+            threshold = decision.promote_threshold
             if not promote:
-                return {**res, "state": TrialState.PRUNED.value, "window": self.quick,
-                        "user_attrs": {"fidelity": self.fidelity, "quick_value": res["value"], **attrs}}
+                return replace(res, state=TrialState.PRUNED, window=self.quick, values=None, fidelity=self.fidelity,
+                               screening=replace(decision, quick_value=res.value))
         waiting[spec.number] = (res, threshold)
         promoted.append(self._full(spec))
         return None
 
-    def _merge(self, full: dict[str, Any], quick: dict[str, Any], threshold: float | None) -> dict[str, Any]:
+    def _merge(self, full: TrialResult, quick: TrialResult, threshold: float | None) -> TrialResult:
         """The trial's result: the full run, with the quick stage's value and time added."""
-        qv = quick["value"] if quick["state"] == TrialState.COMPLETE.value else None
-        attrs = {**(full.get("user_attrs") or {}), "fidelity": 1.0, "quick_value": qv,
-                 "promote_threshold": threshold}
-        if full.get("state") == TrialState.COMPLETE.value and full.get("value") is not None:
-            self.rule.record(qv, full["value"])
-        return {**full, "user_attrs": attrs,
-                "duration_s": float(full.get("duration_s") or 0.0) + float(quick.get("duration_s") or 0.0)}
+        qv = quick.value if quick.state is TrialState.COMPLETE else None
+        if full.state is TrialState.COMPLETE and full.value is not None:
+            self.rule.record(qv, full.value)
+        return replace(full, fidelity=1.0, screening=Screening(quick_value=qv, promote_threshold=threshold),
+                       duration_s=full.duration_s + quick.duration_s)
 
 
 def check_options(*, fidelity: float | None, promote_quantile: float, fidelity_warmup: int | None,

@@ -30,8 +30,8 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Any
 
+from ..trial import TrialResult
 from .executors import Executor
 from .worker import Payload, TrialSpec
 
@@ -47,7 +47,7 @@ class Lane(Executor):
 
     def __init__(self, pool: SharedPool) -> None:
         self.pool = pool
-        self.inbox: deque[dict[str, Any]] = deque()
+        self.inbox: deque[TrialResult] = deque()
         self.busy = True  # running study code; False only while waiting for a result
 
     @property
@@ -57,7 +57,7 @@ class Lane(Executor):
     def start(self, payload: Payload) -> None:
         """Nothing to do: the pool's executor was started once with the shared payload."""
 
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         pool = self.pool
         it = iter(specs)
         exhausted = False
@@ -118,7 +118,7 @@ class SharedPool:
             self._queue.append((lane, spec))
             self._cv.notify_all()
 
-    def _receive(self, lane: Lane) -> dict[str, Any]:
+    def _receive(self, lane: Lane) -> TrialResult:
         with self._cv:
             while not lane.inbox:
                 if self._stop is not None:
@@ -159,11 +159,11 @@ class SharedPool:
                 self._owner[gid] = (lane, spec.number)
             yield replace(spec, number=gid)
 
-    def _deliver(self, res: dict[str, Any]) -> None:
+    def _deliver(self, res: TrialResult) -> None:
         with self._cv:
-            lane, number = self._owner.pop(res["number"])
+            lane, number = self._owner.pop(res.number)
             if lane in self._lanes:
-                lane.inbox.append({**res, "number": number})
+                lane.inbox.append(replace(res, number=number))
                 lane.busy = True
                 self._cv.notify_all()
 

@@ -1,7 +1,8 @@
 """Running one trial: rebuild the feeds, run a real backtrader Cerebro, return plain results.
 
 This module runs in worker processes (and in the main process for the serial executor and ``run_best``).
-Nothing here touches storage or the search; results are plain dicts, never strategy objects.
+Nothing here touches storage or the search; results are :class:`~bt_optimize.trial.TrialResult` records of plain
+data, never strategy objects.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from ..exceptions import ObjectiveError, PicklingError
 from ..objective import Objective, to_plain
 from ..stats.returns import pack_returns, unpack_returns
-from ..trial import TrialState, Window
+from ..trial import TrialResult, TrialState, Window
 from .data import FeedSnapshot, build_feeds, perturb_feeds, slice_feeds
 from .performance import Performance
 
@@ -32,6 +33,9 @@ __all__ = ["TrialSpec", "Payload", "Runtime", "FeedRef", "feed_refs", "make_temp
            "windowed_strategy", "PERF_NAME", "reads_observers"]
 
 PERF_NAME = "bto_performance"
+
+#: Error text of a run the strategy skipped (``StrategySkipError``, or a run that returned no strategy).
+SKIPPED = "the strategy raised StrategySkipError for these parameters"
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,13 @@ class TrialSpec:
     perturb: dict[str, Any] | None = None
     #: Optional folds (see :func:`bt_optimize.engine.windows.expanding_folds`): when given, the trial runs once per
     #: fold window instead of ``window``; its value is the mean of the fold values, recorded in
-    #: ``user_attrs["folds"]``.
+    #: :attr:`~bt_optimize.trial.TrialResult.folds`.
     folds: tuple[Window, ...] = ()
     #: Run with the Cerebro's default observers (``stdstats``) even where the trial does not need them; set by
     #: ``run_best``, whose strategy users plot.
     keep_observers: bool = False
-    #: Return the per-bar returns of the measured window, packed (``res["returns"]``; with folds, the folds'
-    #: returns one after the other).
+    #: Return the per-bar returns of the measured window, packed (:attr:`~bt_optimize.trial.TrialResult.returns`;
+    #: with folds, the folds' returns one after the other).
     keep_returns: bool = False
 
 
@@ -339,85 +343,86 @@ class Runtime:
         cerebro.addanalyzer(Performance, _name=PERF_NAME, keep_series=spec.keep_series, **p.perf_kwargs)
         return cerebro
 
-    def run_folds(self, spec: TrialSpec) -> tuple[dict[str, Any], Any]:
+    def run_folds(self, spec: TrialSpec) -> tuple[TrialResult, Any]:
         """Run ``spec`` once per fold window; the value is the mean of the fold values.
 
-        The result holds ``user_attrs["folds"]`` (the fold values, in fold order), the built-in metrics averaged
-        over the folds (a metric missing in a fold is left out of its mean), the analyzers of the last fold and
-        the summed duration. The first fold that does not complete decides the outcome (its state, its error
-        prefixed with the fold), and the remaining folds are not run.
+        The result holds :attr:`~bt_optimize.trial.TrialResult.folds` (the fold values, in fold order), the built-in
+        metrics averaged over the folds (a metric missing in a fold is left out of its mean), the analyzers of the
+        last fold and the summed duration; its window is the spec's. The first fold that does not complete decides
+        the outcome (its state, its error prefixed with the fold), and the remaining folds are not run.
         """
         t0 = time.perf_counter()
         values: list[float] = []
         metrics: list[dict[str, Any]] = []
         returns: list[np.ndarray] = []
-        res: dict[str, Any] = {}
+        res: TrialResult | None = None
         strat = None
         for i, w in enumerate(spec.folds):
             res, strat = self.run(replace(spec, window=w, folds=()))
-            if res["state"] != TrialState.COMPLETE.value:
-                res["error"] = f"fold {i + 1} of {len(spec.folds)} ({w}): {res['error']}"
-                res["duration_s"] = time.perf_counter() - t0
-                return res, None
-            values.append(float(res["value"]))
-            metrics.append(res["metrics"])
-            if res.get("returns") is not None:
-                returns.append(unpack_returns(res.pop("returns")))
+            if res.state is not TrialState.COMPLETE:
+                return replace(res, window=spec.window, error=f"fold {i + 1} of {len(spec.folds)} ({w}): {res.error}",
+                               duration_s=time.perf_counter() - t0), None
+            values.append(float(res.value))  # type: ignore[arg-type]
+            metrics.append(res.metrics)
+            if res.returns is not None:
+                returns.append(unpack_returns(res.returns))
+        assert res is not None  # a spec with folds has at least one
         mean: dict[str, Any] = dict(metrics[-1])
         for k in mean:
             xs = [m[k] for m in metrics if isinstance(m.get(k), (int, float)) and math.isfinite(m[k])]
             if xs and isinstance(mean[k], (int, float, type(None))):
                 mean[k] = sum(xs) / len(xs)
-        res.update(value=sum(values) / len(values), metrics=mean, user_attrs={"folds": values},
-                   duration_s=time.perf_counter() - t0)
-        if self.payload.objective.limits is not None:  # limits hold on the fold means
-            res["limits"] = self.payload.objective.limits.breaches(mean)
-        if spec.keep_returns and len(returns) == len(spec.folds):
-            res["returns"] = pack_returns(np.concatenate(returns))
-        return res, strat
+        limits = self.payload.objective.limits
+        whole = spec.keep_returns and len(returns) == len(spec.folds)
+        packed = pack_returns(np.concatenate(returns)) if whole else None
+        return replace(res, window=spec.window, value=sum(values) / len(values), metrics=mean, values=None,
+                       folds=tuple(values), duration_s=time.perf_counter() - t0, returns=packed,
+                       # limits hold on the fold means
+                       breaches=res.breaches if limits is None else _breaches(limits.breaches(mean))), strat
 
-    def run(self, spec: TrialSpec) -> tuple[dict[str, Any], Any]:
-        """Run one trial; returns the plain result and the strategy (``None`` when skipped or failed)."""
+    def run(self, spec: TrialSpec) -> tuple[TrialResult, Any]:
+        """Run one trial; returns its result and the strategy (``None`` when skipped or failed)."""
         if spec.folds:
             return self.run_folds(spec)
         t0 = time.perf_counter()
-        res: dict[str, Any] = {"number": spec.number, "value": None, "metrics": {}, "analysis": {}, "error": None}
+        fields: dict[str, Any] = {}
         strat = None
         try:
             cerebro = self.build_cerebro(spec)
             out = cerebro.run()
             if not out:
-                res["state"] = TrialState.INFEASIBLE.value
-                res["error"] = "the strategy raised StrategySkipError for these parameters"
+                fields.update(state=TrialState.INFEASIBLE, error=SKIPPED)
             else:
                 strat = out[0]
                 perf = strat.analyzers.getbyname(PERF_NAME)
                 raw = perf.raw_metrics()
-                res["metrics"] = perf.get_analysis()
-                for name in strat.analyzers.getnames():
-                    if name != PERF_NAME:
-                        res["analysis"][name] = to_plain(strat.analyzers.getbyname(name).get_analysis())
+                fields["metrics"] = perf.get_analysis()
+                fields["analysis"] = {name: to_plain(strat.analyzers.getbyname(name).get_analysis())
+                                      for name in strat.analyzers.getnames() if name != PERF_NAME}
                 if spec.keep_returns:
-                    res["returns"] = pack_returns(perf.bar_returns())
+                    fields["returns"] = pack_returns(perf.bar_returns())
                 value, extra = self.payload.objective.evaluate_result(strat, raw)
-                res.update(extra)
+                if "limits" in extra:
+                    fields["breaches"] = _breaches(extra["limits"])
+                if (extra.get("user_attrs") or {}).get("values") is not None:
+                    fields["values"] = tuple(extra["user_attrs"]["values"])
                 if math.isnan(value) or math.isinf(value):
-                    res["state"] = TrialState.FAIL.value
-                    res["error"] = f"objective {self.payload.objective.describe()['objective']!r} is {value}" + (
-                        " (no closed trades)" if not raw.get("n_trades") else "")
+                    fields.update(state=TrialState.FAIL, error=(
+                        f"objective {self.payload.objective.describe()['objective']!r} is {value}"
+                        + (" (no closed trades)" if not raw.get("n_trades") else "")))
                 else:
-                    res["state"] = TrialState.COMPLETE.value
-                    res["value"] = value
+                    fields.update(state=TrialState.COMPLETE, value=value)
         except bt.errors.StrategySkipError:
-            res["state"] = TrialState.INFEASIBLE.value
-            res["error"] = "the strategy raised StrategySkipError for these parameters"
+            fields.update(state=TrialState.INFEASIBLE, error=SKIPPED)
         except ObjectiveError as exc:  # the run finished but its objective cannot be read: the study judges
-            res["state"] = TrialState.FAIL.value
-            res["error"] = f"ObjectiveError: {exc}"
-            res["objective_error"] = True
+            fields.update(state=TrialState.FAIL, error=f"ObjectiveError: {exc}", objective_error=True)
         except Exception as exc:
-            res["state"] = TrialState.FAIL.value
             tb = traceback.format_exc(limit=-6)
-            res["error"] = f"{type(exc).__name__}: {exc}\n{tb[-3000:]}"
-        res["duration_s"] = time.perf_counter() - t0
-        return res, strat
+            fields.update(state=TrialState.FAIL, error=f"{type(exc).__name__}: {exc}\n{tb[-3000:]}")
+        return TrialResult(number=spec.number, window=spec.window, duration_s=time.perf_counter() - t0,
+                           **fields), strat
+
+
+def _breaches(broken: Any) -> tuple[tuple[str, str], ...]:
+    """:meth:`~bt_optimize.objectives.Limits.breaches` as a tuple of ``(metric, message)`` pairs."""
+    return tuple((str(name), str(message)) for name, message in broken)

@@ -25,10 +25,12 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..exceptions import ObjectiveError
 from ..stats.metrics import LOWER_IS_BETTER, METRICS
+from ..trial import TrialResult, TrialState
 
 __all__ = ["Limits", "summarize_breaches"]
 
@@ -159,16 +161,14 @@ def summarize_breaches(broken: Sequence[Sequence[str]], limits: Limits | None) -
     return ", ".join(parts)
 
 
-def apply_limits(res: dict[str, Any], limits: Limits | None) -> dict[str, Any]:
+def apply_limits(res: TrialResult, limits: Limits | None) -> TrialResult:
     """A worker result with its limits applied: a complete full-fidelity result that broke a limit becomes
     ``infeasible`` (see the module docstring); any other result is returned unchanged."""
-    broken = res.get("limits")
-    attrs = res.get("user_attrs") or {}
-    if (limits is None or not broken or res.get("state") != "complete" or attrs.get("fidelity", 1.0) != 1.0):
+    broken = res.breaches
+    if limits is None or not broken or res.state is not TrialState.COMPLETE or res.fidelity not in (None, 1.0):
         return res
-    return {**res, "state": "infeasible", "value": None,
-            "error": "limits: " + "; ".join(m for _n, m in broken),
-            "user_attrs": {**attrs, "limits": [n for n, _m in broken], "value_without_limits": res.get("value")}}
+    return replace(res, state=TrialState.INFEASIBLE, value=None, value_without_limits=res.value,
+                   error="limits: " + "; ".join(m for _n, m in broken))
 
 
 def limits_message(records: Sequence[Any], limits: Limits | None) -> str | None:

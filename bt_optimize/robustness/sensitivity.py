@@ -37,7 +37,7 @@ from ..stats.sensitivity import (
     interaction_stats,
     sweep_stats,
 )
-from ..trial import Window
+from ..trial import TrialState, Window
 from .result import Pair, SensitivityResult
 
 __all__ = ["SensitivityPlan", "SensitivityResult", "plan_sensitivity", "run_sensitivity", "sweep_values"]
@@ -255,11 +255,11 @@ def run_sensitivity(cerebro: Any, plan: SensitivityPlan, objective: Objective, *
     try:
         specs = (TrialSpec(i, p, win) for i, p in enumerate(points))
         for res in ex.imap_unordered(specs):
-            p = points[res["number"]]
-            v = res.get("value")
-            values[params_key(p)] = float(v) if v is not None and res.get("state") == "complete" else math.nan
-            if res.get("error") and len(errors) < 5:
-                errors.append(f"{p}: {str(res['error']).splitlines()[0]}")
+            p = points[res.number]
+            ok = res.value is not None and res.state is TrialState.COMPLETE
+            values[params_key(p)] = float(res.value) if ok else math.nan  # type: ignore[arg-type]
+            if res.error and len(errors) < 5:
+                errors.append(f"{p}: {res.error.splitlines()[0]}")
     finally:
         ex.close()
     if all(math.isnan(v) for v in values.values()):

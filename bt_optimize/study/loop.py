@@ -20,7 +20,7 @@ from ..exceptions import AllTrialsFailedError, ObjectiveError, ObjectiveReadErro
 from ..objectives.limits import apply_limits, limits_message
 from ..search.base import Search
 from ..storage.runs import RunInfo
-from ..trial import Trial, TrialState
+from ..trial import Trial, TrialResult, TrialState
 from .records import REJECTED, StudyRecords, point_key
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class StudyLoop(StudyRecords):
                 got_any = False
                 for res in executor.imap_unordered(specs()):
                     got_any = True
-                    spec, attrs = pending.pop(res["number"])
+                    spec, attrs = pending.pop(res.number)
                     pending_keys.discard(point_key(spec.params, spec.window))
                     t = self._record(self._to_trial(spec, res, attrs))
                     search.tell_trial(t)
@@ -285,9 +285,9 @@ class StudyLoop(StudyRecords):
         return (f"interrupted: {len(self._records)} finished trials of study {self.name!r} are stored in {where}; "
                 "run the same call again (same storage and study_name) to resume")
 
-    def _check_objective(self, res: dict[str, Any], t: Trial) -> None:
+    def _check_objective(self, res: TrialResult, t: Trial) -> None:
         """Stop at the first trial whose objective cannot be read although the run traded (a typo in its path)."""
-        if res.get("objective_error") and (t.metrics.get("n_trades") or 0) > 0:
+        if res.objective_error and (t.metrics.get("n_trades") or 0) > 0:
             raise ObjectiveReadError(
                 f"{(t.error or '').splitlines()[0]} (trial {t.number}, which closed {t.metrics.get('n_trades')} "
                 "trades). The study stopped; fix the objective and run again")
@@ -318,13 +318,12 @@ class StudyLoop(StudyRecords):
         exc.study = self  # type: ignore[attr-defined]
         raise exc
 
-    def _to_trial(self, spec: TrialSpec, res: dict[str, Any], attrs: dict[str, Any]) -> Trial:
+    def _to_trial(self, spec: TrialSpec, res: TrialResult, attrs: dict[str, Any]) -> Trial:
+        """The trial to record from a result (its limits applied) and the search's attributes of the point."""
         res = apply_limits(res, self.objective.limits)
-        return Trial(number=spec.number, state=TrialState(res["state"]), params=dict(spec.params),
-                     value=res.get("value"), metrics=res.get("metrics") or {}, analysis=res.get("analysis") or {},
-                     error=res.get("error"), duration_s=float(res.get("duration_s") or 0.0),
-                     window=res.get("window") or spec.window, user_attrs={**attrs, **(res.get("user_attrs") or {})},
-                     returns=res.get("returns"))
+        return Trial(number=spec.number, state=res.state, params=dict(spec.params), value=res.value,
+                     metrics=res.metrics, analysis=res.analysis, error=res.error, duration_s=float(res.duration_s),
+                     window=res.window, user_attrs={**attrs, **res.user_attrs}, returns=res.returns)
 
     def _progress_bar(self, n_trials: int | None, search: Search) -> Any:
         if not self.progress:

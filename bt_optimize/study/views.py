@@ -131,8 +131,8 @@ class StudyViews(StudyRecords):
             self._runtime = Runtime(self.payload)
         res, strat = self._runtime.run(TrialSpec(t.number, merged, t.window, keep_series=True, keep_observers=True))
         if strat is None:
-            raise RuntimeError(f"re-running {merged} did not produce a strategy: {res.get('error')}")
-        strat.bto_result = res
+            raise RuntimeError(f"re-running {merged} did not produce a strategy: {res.error}")
+        strat.bto_result = res.as_dict()  # the plain dict users read (its keys are the public ones)
         return strat
 
     @property

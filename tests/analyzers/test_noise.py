@@ -86,7 +86,7 @@ def test_every_rerun_feed_is_perturbed_into_valid_bars() -> None:
     for i, model in enumerate(("gaussian", "bootstrap")):
         spec = TrialSpec(i, {"fast": 5, "slow": 20}, perturb={"model": model, "std_pct": 0.03, "seed": [9, i]})
         res, strat = runtime.run(spec)
-        assert res["state"] == "complete"
+        assert res.state == "complete"
         data = strat.datas[0]
         o, h, low, c, v = (np.array(getattr(data.lines, k).array) for k in ("open", "high", "low", "close", "volume"))
         assert len(c) == len(clean["close"]) == 2515
@@ -94,7 +94,7 @@ def test_every_rerun_feed_is_perturbed_into_valid_bars() -> None:
         assert (v >= 0).all() and (low > 0).all()
         np.testing.assert_array_equal(np.array(data.lines.datetime.array), clean["datetime"])
         assert (c / clean["close"] - 1).std() == pytest.approx(0.03, rel=0.1)
-        assert res["metrics"]["n_trades"] != runtime.run(TrialSpec(9, {"fast": 5, "slow": 20}))[0]["metrics"][
+        assert res.metrics["n_trades"] != runtime.run(TrialSpec(9, {"fast": 5, "slow": 20}))[0].metrics[
             "n_trades"]
 
 

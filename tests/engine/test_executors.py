@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
+import pickle
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import backtrader as bt
@@ -27,6 +29,7 @@ from bt_optimize.engine.executors import (
     make_executor,
 )
 from bt_optimize.engine.worker import Payload, Runtime, TrialSpec, pack_template
+from bt_optimize.trial import TrialResult
 from sample_strategies import SmaCross
 from tests.helpers_strategies import (
     COUNT_ENV,
@@ -90,29 +93,31 @@ SPECS = [
 
 
 @pytest.fixture(scope="module")
-def reference(payload: Payload) -> dict[int, dict]:
+def reference(payload: Payload) -> dict[int, TrialResult]:
     """Each spec run directly by a worker runtime in this process."""
     runtime = Runtime(payload)
     return {spec.number: runtime.run(spec)[0] for spec in SPECS}
 
 
-def _comparable(res: dict) -> dict:
-    return {k: v for k, v in res.items() if k != "duration_s"}
+def _comparable(res: TrialResult) -> TrialResult:
+    return replace(res, duration_s=0.0)
 
 
 @pytest.mark.parametrize("kind", EXECUTORS)
 def test_executor_runs_each_spec_once_with_the_reference_results(kind: str, payload: Payload,
-                                                                 reference: dict[int, dict]) -> None:
-    assert reference[0]["state"] == "complete" and reference[2]["state"] == "infeasible"
+                                                                 reference: dict[int, TrialResult]) -> None:
+    assert reference[0].state == "complete" and reference[2].state == "infeasible"
     with _make(kind) as ex:
         ex.start(payload)
         results = list(ex.imap_unordered(iter(SPECS)))
-    assert sorted(r["number"] for r in results) == [s.number for s in SPECS]
+    assert sorted(r.number for r in results) == [s.number for s in SPECS]
     for res in results:
-        assert _comparable(res) == _comparable(reference[res["number"]])
-        assert res["duration_s"] >= 0.0
-        json.dumps(res, allow_nan=False)  # plain, JSON-safe data only
-    assert "equity" in next(r for r in results if r["number"] == 5)["metrics"]
+        assert _comparable(res) == _comparable(reference[res.number])
+        assert res.duration_s >= 0.0
+        assert isinstance(res, TrialResult)
+        json.dumps(res.as_dict(), allow_nan=False)  # plain, JSON-safe data only
+        assert pickle.loads(pickle.dumps(res)) == res
+    assert "equity" in next(r for r in results if r.number == 5).metrics
 
 
 @pytest.mark.parametrize("kind", EXECUTORS)
@@ -138,16 +143,16 @@ def test_executor_pulls_specs_lazily(kind: str, payload: Payload) -> None:
 
 @pytest.mark.parametrize("kind", EXECUTORS)
 def test_executor_serves_several_streams_and_closes_twice(kind: str, payload: Payload,
-                                                          reference: dict[int, dict]) -> None:
+                                                          reference: dict[int, TrialResult]) -> None:
     ex = _make(kind)
     ex.start(payload)
     try:
         assert list(ex.imap_unordered([])) == []
         first = list(ex.imap_unordered(SPECS[:2]))
         second = list(ex.imap_unordered(SPECS[3:4]))
-        assert sorted(r["number"] for r in first) == [0, 1]
-        assert [r["number"] for r in second] == [3]
-        assert second[0]["value"] == reference[3]["value"]
+        assert sorted(r.number for r in first) == [0, 1]
+        assert [r.number for r in second] == [3]
+        assert second[0].value == reference[3].value
     finally:
         ex.close()
         ex.close()

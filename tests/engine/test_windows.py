@@ -65,17 +65,17 @@ def test_window_without_warmup_equals_plain_run_on_the_slice():
     dates = _dates(c)
     s, e = 250, 750
     res, strat = _runtime(c).run(TrialSpec(0, {"fast": 10, "slow": 30}, bto.Window(s, e, 0)))
-    assert res["state"] == "complete"
+    assert res.state == "complete"
 
     plain = _cerebro(fromdate=dates[s], todate=dates[e - 1])
     plain.addstrategy(SmaCross, fast=10, slow=30)
     plain.addanalyzer(bto.analyzers.Performance, _name="perf")
     ref = plain.run()[0]
-    assert res["metrics"]["n_bars"] == e - s
+    assert res.metrics["n_bars"] == e - s
     for key in ("sharpe_ratio", "total_return", "max_drawdown", "n_trades", "end_value"):
-        assert res["metrics"][key] == pytest.approx(ref.analyzers.perf.get_analysis()[key], rel=1e-12, abs=1e-12)
-    assert res["analysis"]["sharpe"] == bto.objective.to_plain(ref.analyzers.sharpe.get_analysis())
-    assert res["analysis"]["trades"] == bto.objective.to_plain(ref.analyzers.trades.get_analysis())
+        assert res.metrics[key] == pytest.approx(ref.analyzers.perf.get_analysis()[key], rel=1e-12, abs=1e-12)
+    assert res.analysis["sharpe"] == bto.objective.to_plain(ref.analyzers.sharpe.get_analysis())
+    assert res.analysis["trades"] == bto.objective.to_plain(ref.analyzers.trades.get_analysis())
 
 
 @pytest.mark.parametrize("mode", [dict(), dict(runonce=False), dict(preload=False), dict(exactbars=1)])
@@ -85,19 +85,19 @@ def test_warmup_primes_and_nothing_happens_before_the_window(mode):
     s, e, w = 300, 800, 60
     rt = _runtime(c, Recorder)
     res, strat = rt.run(TrialSpec(0, {"fast": 10, "slow": 30}, bto.Window(s, e, w), keep_series=True))
-    assert res["state"] == "complete"
+    assert res.state == "complete"
     # warmup bars primed the 30-bar average: the strategy reached its minimum period inside the warmup
     assert strat.first_len <= w
     # measurement starts exactly at the window: equity from the window's first bar, TimeReturn likewise
-    eq = res["metrics"]["equity"]
+    eq = res.metrics["equity"]
     assert len(eq) == e - s
     assert dt.date.fromisoformat(eq[0][0][:10]) == dates[s]
     assert dt.date.fromisoformat(eq[-1][0][:10]) == dates[e - 1]
-    tr_keys = sorted(res["analysis"]["tr"])
+    tr_keys = sorted(res.analysis["tr"])
     assert dt.date.fromisoformat(tr_keys[0][:10]) == dates[s]
     # no trade opened before the window
-    assert res["metrics"]["trades"], "expected trades inside the window"
-    assert all(dt.date.fromisoformat(t["open"][:10]) >= dates[s] for t in res["metrics"]["trades"])
+    assert res.metrics["trades"], "expected trades inside the window"
+    assert all(dt.date.fromisoformat(t["open"][:10]) >= dates[s] for t in res.metrics["trades"])
 
     # reference: a plain backtrader run on the same slice, trading only from the window's first bar;
     # its analyzers, restricted to the window, must equal the windowed run's.
@@ -109,9 +109,9 @@ def test_warmup_primes_and_nothing_happens_before_the_window(mode):
     assert eq == ref_eq
     ref_tr = {k: v for k, v in bto.objective.to_plain(ref.analyzers.tr.get_analysis()).items()
               if k[:10] >= dates[s].isoformat()}
-    assert res["analysis"]["tr"] == ref_tr
-    assert res["metrics"]["trades"] == ref.analyzers.perf.get_analysis()["trades"]
-    assert res["analysis"]["trades"]["total"]["closed"] == ref.analyzers.trades.get_analysis()["total"]["closed"]
+    assert res.analysis["tr"] == ref_tr
+    assert res.metrics["trades"] == ref.analyzers.perf.get_analysis()["trades"]
+    assert res.analysis["trades"]["total"]["closed"] == ref.analyzers.trades.get_analysis()["total"]["closed"]
 
 
 def test_every_mode_gives_the_same_windowed_result():
@@ -119,7 +119,7 @@ def test_every_mode_gives_the_same_windowed_result():
     for mode in (dict(), dict(runonce=False), dict(preload=False), dict(exactbars=1), dict(exactbars=-1)):
         c = _cerebro(**mode)
         res, _ = _runtime(c).run(TrialSpec(0, {"fast": 12, "slow": 40}, bto.Window(200, 700, 80)))
-        values.append((res["value"], res["metrics"]["n_trades"], res["analysis"]["sharpe"]))
+        values.append((res.value, res.metrics["n_trades"], res.analysis["sharpe"]))
     assert all(v == values[0] for v in values)
 
 
@@ -135,7 +135,7 @@ def test_several_feeds_are_sliced_by_time():
         assert f.datetime[0] >= master.datetime[0] and f.datetime[-1] <= master.datetime[-1]
         assert len(f) > 300
     res, _ = _runtime(c).run(TrialSpec(0, {"fast": 10, "slow": 30}, bto.Window(100, 400, 50)))
-    assert res["state"] == "complete" and res["metrics"]["n_bars"] == 300
+    assert res.state == "complete" and res.metrics["n_bars"] == 300
 
 
 def test_sliced_feed_keeps_name_timeframe_and_session():

@@ -1,4 +1,5 @@
-"""Executors turn a stream of :class:`~bt_optimize.engine.worker.TrialSpec` into a stream of plain result dicts.
+"""Executors turn a stream of :class:`~bt_optimize.engine.worker.TrialSpec` into a stream of
+:class:`~bt_optimize.trial.TrialResult` (plain data, pickled cheaply).
 
 - :mod:`.base`: the :class:`Executor` contract (``start``, ``imap_unordered``, ``close``) and :func:`dump_payload`;
 - :mod:`.serial`: :class:`SerialExecutor`, trials in the main process, one by one;

@@ -1,4 +1,5 @@
-"""The executor contract: :class:`Executor` turns a stream of trial specs into a stream of plain result dicts.
+"""The executor contract: :class:`Executor` turns a stream of trial specs into a stream of
+:class:`~bt_optimize.trial.TrialResult`.
 
 Every executor (serial, process, ray) exposes the same small interface: :meth:`Executor.start` once with the
 study's :class:`~bt_optimize.engine.worker.Payload`, :meth:`Executor.imap_unordered` per round of specs, and
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...exceptions import PicklingError
+from ...trial import TrialResult
 from ..worker import Payload, TrialSpec
 
 __all__ = ["Executor", "dump_payload"]
@@ -48,7 +50,7 @@ def dump_payload(payload: Payload) -> bytes:
 
 
 class Executor:
-    """Runs trial specs and yields plain results as they finish (in any order)."""
+    """Runs trial specs and yields their :class:`~bt_optimize.trial.TrialResult` as they finish (in any order)."""
 
     n_workers = 1
 
@@ -56,7 +58,7 @@ class Executor:
         """Prepare to run trials of the study described by ``payload``."""
         raise NotImplementedError
 
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         """Pull specs lazily (only when a worker is free) and yield each result when it is ready."""
         raise NotImplementedError
 

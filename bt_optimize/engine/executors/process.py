@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
-from ...trial import TrialState
+from ...trial import TrialResult, TrialState
 from ..worker import Payload, Runtime, TrialSpec
 from .base import Executor, dump_payload
 
@@ -119,7 +119,7 @@ class ProcessExecutor(Executor):
         self.payload_bytes = dump_payload(payload)
         self.workers = [_Worker(self.ctx, self.payload_bytes) for _ in range(self.n_workers)]
 
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         it = iter(specs)
         exhausted = False
         while True:
@@ -160,12 +160,10 @@ class ProcessExecutor(Executor):
                 w.spec = None
                 w.stop(force=True)
                 self.workers[i] = _Worker(self.ctx, self.payload_bytes)
-                yield {
-                    "number": spec.number, "state": TrialState.FAIL.value, "value": None, "metrics": {},
-                    "analysis": {}, "duration_s": 0.0,
-                    "error": f"worker process died while running this trial (exit code {code}"
-                             + (f", signal {-code}" if code is not None and code < 0 else "") + ")",
-                }
+                yield TrialResult(
+                    number=spec.number, state=TrialState.FAIL, window=spec.window,
+                    error=f"worker process died while running this trial (exit code {code}"
+                          + (f", signal {-code}" if code is not None and code < 0 else "") + ")")
 
     def close(self) -> None:
         for w in self.workers:

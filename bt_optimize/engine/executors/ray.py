@@ -7,8 +7,9 @@ How a study runs on Ray:
   :meth:`RayExecutor.start`, before any backtest.
 - The study's :class:`~bt_optimize.engine.worker.Payload` (the pickled Cerebro template and the feed arrays) is put
   into the object store once. A pool of actors, one per CPU the cluster offers (or ``num_workers``), each loads it
-  once into a :class:`~bt_optimize.engine.worker.Runtime`; afterwards only trial specs go out and plain result dicts
-  come back, each as soon as it is ready. Storage, the search and the progress bar stay in the driver.
+  once into a :class:`~bt_optimize.engine.worker.Runtime`; afterwards only trial specs go out and
+  :class:`~bt_optimize.trial.TrialResult` records of plain data come back, each as soon as it is ready. Storage,
+  the search and the progress bar stay in the driver.
 - An actor that dies (killed process, out of memory, lost node) takes only its own trial with it: the trial runs
   again on a fresh actor up to ``max_retries`` times, and is recorded as failed after that. A trial that needed more
   than one attempt says so in ``user_attrs`` (``attempts``, ``actor_errors``). The dead actor is replaced and the
@@ -31,10 +32,11 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from ...exceptions import ClusterError, OptionError, PicklingError
-from ...trial import TrialState
+from ...trial import TrialResult, TrialState
 from ..worker import Payload, Runtime, TrialSpec
 from .base import Executor, dump_payload
 
@@ -76,8 +78,8 @@ class _TrialActor:
         self.runtime = Runtime(payload_bytes)
         return socket.gethostname()
 
-    def run(self, spec: TrialSpec) -> dict[str, Any]:
-        """Run one trial and return its plain result."""
+    def run(self, spec: TrialSpec) -> TrialResult:
+        """Run one trial and return its result."""
         if self.runtime is None:
             raise RuntimeError("no study loaded in this Ray actor")
         return self.runtime.run(spec)[0]
@@ -361,7 +363,7 @@ class RayExecutor(Executor):
         self._busy.discard(i)
 
     # ------------------------------------------------------------------ running
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         if self._payload_ref is None:
             raise RuntimeError("RayExecutor.imap_unordered before start(payload)")
         ray = _import_ray()
@@ -401,18 +403,17 @@ class RayExecutor(Executor):
                         if attempt <= self.max_retries:
                             submit(i, spec, attempt + 1)
                             continue
-                        res = {"number": spec.number, "state": TrialState.FAIL.value, "value": None, "metrics": {},
-                               "analysis": {}, "duration_s": 0.0,
-                               "error": f"the Ray actor running this trial died on each of {attempt} attempt(s) "
-                                        f"(max_retries={self.max_retries}): {deaths[spec.number][-1]}"}
+                        res = TrialResult(number=spec.number, state=TrialState.FAIL, window=spec.window,
+                                          error=f"the Ray actor running this trial died on each of {attempt} "
+                                                f"attempt(s) (max_retries={self.max_retries}): "
+                                                f"{deaths[spec.number][-1]}")
                     except ray.exceptions.RayTaskError as exc:
-                        res = {"number": spec.number, "state": TrialState.FAIL.value, "value": None, "metrics": {},
-                               "analysis": {}, "duration_s": 0.0, "error": f"Ray task failed: {_short(exc)}"}
+                        res = TrialResult(number=spec.number, state=TrialState.FAIL, window=spec.window,
+                                          error=f"Ray task failed: {_short(exc)}")
                     self._busy.discard(i)
                     free.append(i)
                     if spec.number in deaths:
-                        res = {**res, "user_attrs": {**(res.get("user_attrs") or {}), "attempts": attempt,
-                                                     "actor_errors": deaths.pop(spec.number)}}
+                        res = replace(res, attempts=attempt, actor_errors=tuple(deaths.pop(spec.number)))
                     yield res
         finally:
             # Interrupted (Ctrl-C) or abandoned: a running actor task cannot be cancelled, so stop its actor.

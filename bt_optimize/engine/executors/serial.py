@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
+from ...trial import TrialResult
 from ..worker import Payload, Runtime, TrialSpec
 from .base import Executor
 
@@ -17,6 +17,6 @@ class SerialExecutor(Executor):
     def start(self, payload: Payload) -> None:
         self.runtime = Runtime(payload)
 
-    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[dict[str, Any]]:
+    def imap_unordered(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         for spec in specs:
             yield self.runtime.run(spec)[0]
