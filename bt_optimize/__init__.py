@@ -31,12 +31,13 @@ from .objective import BUILTIN_METRICS, Objective
 from .objectives import Limits, Score
 from .space import Cat, Int, Real, Space
 from .study import Study
-from .trial import Trial, TrialState, Window
+from .trial import Trial, TrialResult, TrialState, Window
 from .walkforward import WalkForward
 
 __all__ = [
     "Cerebro", "Study", "Int", "Real", "Cat", "Space", "Objective", "Score", "Limits", "BUILTIN_METRICS", "Trial",
-    "TrialState", "Window", "WalkForward", "analyzers", "datasets", "objectives", "BtOptimizeError", "SpaceError",
+    "TrialResult", "TrialState", "Window", "WalkForward", "analyzers", "datasets", "objectives", "BtOptimizeError",
+    "SpaceError",
     "ObjectiveError", "DataError", "StorageError", "StudyMismatchError", "OptionError", "PicklingError",
     "AllTrialsFailedError", "ConfigError", "ClusterError", "RayExecutor", "ObjectiveReadError", "__version__",
 ]
