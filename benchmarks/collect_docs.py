@@ -9,7 +9,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 ORDER = ["grid", "search", "suite", "bayes", "genetic", "importance", "pareto", "montecarlo", "noise",
-         "walkforward", "overfitting", "ray"]
+         "walkforward", "overfitting", "overfitting_survey", "ray"]
 
 HEADER = """# Benchmarks
 
