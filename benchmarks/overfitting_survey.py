@@ -97,8 +97,8 @@ def fmt(x: object, d: int = 2) -> str:
     return "" if x is None else f"{x:.{d}f}" if isinstance(x, float) else str(x)
 
 
-def null_run(seed: int, n_bars: int = 250) -> dict[str, object]:
-    """The narrow grid on a price path with no edge to find: ORCL's daily log returns, demeaned and redrawn with
+def null_run(seed: int, n_bars: int = 250, grid: str = "narrow") -> dict[str, object]:
+    """``grid`` on a price path with no edge to find: ORCL's daily log returns, demeaned and redrawn with
     replacement (no drift, no serial dependence), 150 warm-up bars plus ``n_bars`` measured ones."""
     import backtrader as bt_  # the feed class, as a user would add it
     import pandas as pd
@@ -117,7 +117,7 @@ def null_run(seed: int, n_bars: int = 250) -> dict[str, object]:
     c.adddata(bt_.feeds.PandasData(dataname=df))
     c.broker.setcash(100_000)
     c.addsizer(bt_.sizers.PercentSizer, percents=95)
-    study = c.optimize_grid(SmaCross, progress=False, window=bto.Window(150, None, warmup=150), **GRIDS["narrow"])
+    study = c.optimize_grid(SmaCross, progress=False, window=bto.Window(150, None, warmup=150), **GRIDS[grid])
     rep = study.overfitting()
     return dict(seed=seed, dsr=rep.dsr, psr=rep.psr, pbo=rep.pbo, n_eff=rep.n_effective, verdict=rep.verdict)
 
@@ -195,6 +195,7 @@ def main() -> None:
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--from-json", help="rebuild the fragment from a saved run's rows")
     ap.add_argument("--null-paths", type=int, default=40, help="synthetic no-edge paths for the calibration")
+    ap.add_argument("--null-grid", default="narrow", help="the grid of the calibration (the docs use narrow)")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     if a.from_json:
@@ -203,10 +204,10 @@ def main() -> None:
         return
     null = []
     for seed in range(a.null_paths):
-        null.append(null_run(seed))
+        null.append(null_run(seed, grid=a.null_grid))
         print(null[-1], flush=True)
     rows = []
-    for grid in a.grids.split(","):
+    for grid in filter(None, a.grids.split(",")):
         for stock in a.stocks.split(","):
             for span in (int(s) for s in a.spans.split(",")):
                 if grid == "wide" and a.wide_limit != "all" and f"{stock}:{span}" not in a.wide_limit.split(","):
