@@ -220,12 +220,12 @@ def main() -> None:
                     row = one(stock, first, span, grid)
                     rows.append(row)
                     print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    saved = ROOT / "benchmarks" / "results" / "overfitting_survey.json"
-    saved.parent.mkdir(exist_ok=True)
-    saved.write_text(json.dumps(dict(rows=rows, null=null), indent=1))
     text = write(rows, null)
     print(text)
     if not a.no_docs:
+        saved = ROOT / "benchmarks" / "results" / "overfitting_survey.json"
+        saved.parent.mkdir(exist_ok=True)
+        saved.write_text(json.dumps(dict(rows=rows, null=null), indent=1))
         OUTPUT.write_text(text)
 
 
