@@ -26,6 +26,12 @@ MAX_FIT_POINTS = 200
 REFIT_GROWTH = 0.1
 
 
+def _spread(base: int, n: int, share: float) -> int:
+    """How many of the positions ``base .. base + n - 1`` fall on an even spread of ``share`` of all positions
+    (those ``k`` where ``floor((k + 1) * share) > floor(k * share)``)."""
+    return sum(1 for k in range(base, base + n) if math.floor((k + 1) * share) > math.floor(k * share))
+
+
 class SurrogateRounds:
     """Surrogate-driven proposals; mixed into :class:`~bt_optimize.search.bayes.BayesSearch`, whose state
     (``_X``, ``_y``, ``_kind``, ``_seen``, ...) it reads and whose ``_propose`` records what it proposes."""
@@ -77,11 +83,34 @@ class SurrogateRounds:
     def _model_batch(self, n: int) -> list[dict[str, Any]]:
         # positions k (counted over all points told or proposed) with floor((k + 1) * share) > floor(k * share)
         # get a random point: an even spread of ``random_share`` of the proposals
-        base, share = len(self._X) + len(self._pending), self.random_share
-        n_rand = sum(1 for k in range(base, base + n) if math.floor((k + 1) * share) > math.floor(k * share))
+        base = len(self._X) + len(self._pending)
+        n_rand = _spread(base, n, self.random_share)
+        share = 1.0 if base < self.parzen_until else self.parzen_share
+        n_parzen = min(n - n_rand, _spread(base, n, share))
+        out = self._parzen_batch(n_parzen, np.random.default_rng([self._base, 5, base])) if n_parzen else []
         with one_blas_thread():
-            out = self._model_batch_serial(n - n_rand) if n - n_rand else []
+            out += self._model_batch_serial(n - n_rand - len(out)) if n - n_rand - len(out) else []
         out += self._random_batch(n - len(out), np.random.default_rng([self._base, 4, base]))
+        return out
+
+    def _parzen_batch(self, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+        """Up to ``n`` points of the density-ratio proposer (:mod:`.parzen`), from the full-fidelity values told
+        (failed and infeasible points at the worst value; pruned points left out)."""
+        # canonical order (by key), so ties on a plateau split the same way whatever order results arrived in
+        idx = sorted((i for i, k in enumerate(self._kind) if k != "pruned"), key=self._keys.__getitem__)
+        full = [self._y[i] for i in idx if self._y[i] is not None]
+        if len(full) < 2:
+            return []
+        worst = max(full)  # type: ignore[type-var]
+        y = np.array([worst if self._y[i] is None else self._y[i] for i in idx], dtype=float)
+        R = self._enc.rows([self._X[i] for i in idx])
+        out = []
+        for row in self._parzen.propose(R, y, rng, self._seen_rows, n):
+            p = self._enc.point(row)
+            if params_key(p) in self._seen or not self._feasible(p):
+                continue
+            self._propose(p, {"phase": "bo", "acquisition": "parzen"})
+            out.append(p)
         return out
 
     def _random_batch(self, n: int, rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
@@ -169,10 +198,19 @@ class SurrogateRounds:
 
     def _near_incumbent(self, R: np.ndarray) -> np.ndarray | None:
         """Which candidate rows are neighbours of the best point (:func:`~.candidates.near_incumbent`)."""
-        done = [(y, i) for i, y in enumerate(self._y) if y is not None]
+        # ties (plateaus) broken by key, not by the order in which parallel results arrived
+        done = sorted((y, self._keys[i], i) for i, y in enumerate(self._y) if y is not None)
         if not done:
             return None
-        return near_incumbent(self._enc, R, self._enc.rows([self._X[min(done)[1]]])[0])
+        centre = self._enc.rows([self._X[done[0][2]]])[0]
+        if self.restart_after is not None and self._since_best >= self.restart_after * self.batch_size:
+            # stalled: restart the local picks at the best point outside the incumbent's neighbourhood
+            rows = self._enc.rows([self._X[i] for _, _, i in done[1:]])
+            far = near_incumbent(self._enc, rows, centre) if len(rows) else None
+            outside = np.flatnonzero(~far) if far is not None else np.arange(len(rows))
+            if len(outside):
+                centre = rows[outside[0]]
+        return near_incumbent(self._enc, R, centre)
 
     def _grid_candidates(self) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None:
@@ -203,8 +241,8 @@ class SurrogateRounds:
         m = self.n_candidates
         if self._finite and self.space.cardinality <= 4 * m:
             return self._grid_candidates()
-        done = sorted((y, i) for i, y in enumerate(self._y) if y is not None)[:5]
-        best = self._enc.rows([self._X[i] for _, i in done]) if done else np.zeros((0, self._enc.n_free))
+        done = sorted((y, self._keys[i], i) for i, y in enumerate(self._y) if y is not None)[:5]
+        best = self._enc.rows([self._X[i] for _, _, i in done]) if done else np.zeros((0, self._enc.n_free))
         return perturbed_candidates(self._enc, rng, m, best, self._seen_rows)
 
     def _choose_acquisition(self, batch: Batch, gp: GP, X: np.ndarray, z: np.ndarray, noise: np.ndarray,

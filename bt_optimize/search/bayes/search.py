@@ -15,6 +15,7 @@ from ..base import Search, constraint_allows
 from ..encoding import Encoder
 from .acquisition import ACQUISITIONS, HEDGE, STALL_THRESHOLD
 from .gp import GP
+from .parzen import ParzenProposer
 from .rounds import SurrogateRounds
 from .targets import OUTPUT_TRANSFORMS
 
@@ -122,7 +123,8 @@ class BayesSearch(SurrogateRounds, Search):
                  initial_values: Sequence[float | None] | None = None, patience: int | None = None,
                  tol: float = 0.0, window: int | None = None, stall_threshold: float = STALL_THRESHOLD,
                  n_candidates: int = 2000, constraint: Constraint | None = None,
-                 output_transform: str = "rank", local_picks: bool = True, random_share: float = 0.125) -> None:
+                 output_transform: str = "rank", local_picks: bool = True, random_share: float = 0.125,
+                 parzen_share: float = 0.0, restart_after: int | None = None, parzen_until: int = 0) -> None:
         super().__init__(space, seed)
         check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
                         patience=patience, tol=tol, window=window)
@@ -147,10 +149,16 @@ class BayesSearch(SurrogateRounds, Search):
         if isinstance(random_share, bool) or not isinstance(random_share, (int, float)) or not 0 <= random_share < 1:
             raise ValueError(f"random_share={random_share!r}: give a share of the proposals in [0, 1)")
         self.random_share = float(random_share)
+        if isinstance(parzen_share, bool) or not isinstance(parzen_share, (int, float)) or not 0 <= parzen_share <= 1:
+            raise ValueError(f"parzen_share={parzen_share!r}: give a share of the proposals in [0, 1]")
+        self.parzen_share = float(parzen_share)
+        self.restart_after = restart_after
+        self.parzen_until = parzen_until
         self._sign = -1.0 if self.maximize else 1.0
         self._base = int(seed) if seed is not None else int(self.rng.integers(2**31))
         self._design_rng = np.random.default_rng([self._base, 0])
         self._enc = Encoder(space)
+        self._parzen = ParzenProposer(self._enc)
         self._finite = space.is_finite
         # told history, in tell order: params, minimised full-fidelity value (None: failed, infeasible or pruned),
         # kind ("full", "fail", "infeasible", "pruned"), known noise variance (NaN: none), minimised quick value
