@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bt_optimize as bto
-from bt_optimize.search.bayes import BayesSearch
+from bt_optimize.search.bayes import BayesSearch, default_parzen_share
 from bt_optimize.search.bayes.parzen import ParzenProposer, n_good
 from bt_optimize.search.encoding import Encoder
 from bt_optimize.space import Cat, Int, Real, Space, params_key
@@ -99,6 +99,26 @@ def test_parzen_only_search_climbs_a_plateau_better_than_its_design():
             later += pts
         wins += max(map(_peak, later)) > max(map(_peak, design))
     assert wins >= 3
+
+
+def test_default_share_on_a_grid_and_off_on_a_continuous_space():
+    assert default_parzen_share(GRID) == 0.5 and BayesSearch(GRID, seed=0).parzen_share == 0.5
+    assert default_parzen_share(Space({"x": Real(0.0, 1.0), "n": Int(1, 5)})) == 0.0
+    s = BayesSearch(GRID, seed=1, batch_size=4)
+    seen = []
+    for _ in range(5):
+        pts = s.ask(4)
+        for p in pts:
+            s.tell(p, _peak(p))
+        seen += pts
+    acqs = [s.attrs_for(p)["acquisition"] for p in seen]
+    # the design (8 points for 3 dimensions), then every 8th proposal random, every other one from the density
+    # ratio, the rest from the GP's acquisition (the first of them in each round near the incumbent)
+    assert acqs[:8] == ["random"] * 8
+    assert [i for i, a in enumerate(acqs) if i >= 8 and a == "random"] == [15]
+    assert [i for i, a in enumerate(acqs) if a == "parzen"] == [8, 9, 12, 13, 16, 17]
+    gp = [s.attrs_for(p) for p in seen[8:] if s.attrs_for(p)["acquisition"] not in ("random", "parzen")]
+    assert [bool(a.get("local")) for a in gp] == [True, False, True, True, False]
 
 
 def test_parzen_share_is_validated():

@@ -85,8 +85,7 @@ class SurrogateRounds:
         # get a random point: an even spread of ``random_share`` of the proposals
         base = len(self._X) + len(self._pending)
         n_rand = _spread(base, n, self.random_share)
-        share = 1.0 if base < self.parzen_until else self.parzen_share
-        n_parzen = min(n - n_rand, _spread(base, n, share))
+        n_parzen = min(n - n_rand, _spread(base, n, self.parzen_share))
         out = self._parzen_batch(n_parzen, np.random.default_rng([self._base, 5, base])) if n_parzen else []
         with one_blas_thread():
             out += self._model_batch_serial(n - n_rand - len(out)) if n - n_rand - len(out) else []
@@ -169,7 +168,7 @@ class SurrogateRounds:
         batch = Batch(gp, X, z, noise, Xc)
         acq = self._choose_acquisition(batch, gp, X, z, noise, y_best, rng)
         taken = np.zeros(len(R), dtype=bool)
-        local = self._near_incumbent(R) if self.local_picks and (n > 1 or len(self._X) % 2) else None
+        local = self._near_incumbent(R) if self.local_picks else None
         out: list[dict[str, Any]] = []
         check = self.constraint is not None and self._grid is None  # grid candidates are filtered already
         infeasible: list[int] = []
@@ -202,15 +201,7 @@ class SurrogateRounds:
         done = sorted((y, self._keys[i], i) for i, y in enumerate(self._y) if y is not None)
         if not done:
             return None
-        centre = self._enc.rows([self._X[done[0][2]]])[0]
-        if self.restart_after is not None and self._since_best >= self.restart_after * self.batch_size:
-            # stalled: restart the local picks at the best point outside the incumbent's neighbourhood
-            rows = self._enc.rows([self._X[i] for _, _, i in done[1:]])
-            far = near_incumbent(self._enc, rows, centre) if len(rows) else None
-            outside = np.flatnonzero(~far) if far is not None else np.arange(len(rows))
-            if len(outside):
-                centre = rows[outside[0]]
-        return near_incumbent(self._enc, R, centre)
+        return near_incumbent(self._enc, R, self._enc.rows([self._X[done[0][2]]])[0])
 
     def _grid_candidates(self) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None:

@@ -19,7 +19,7 @@ from .parzen import ParzenProposer
 from .rounds import SurrogateRounds
 from .targets import OUTPUT_TRANSFORMS
 
-__all__ = ["BayesSearch", "default_n_initial_points", "default_window",
+__all__ = ["BayesSearch", "default_n_initial_points", "default_parzen_share", "default_window",
            "fold_noise", "check_arguments"]
 
 Constraint = Callable[[dict[str, Any]], bool]
@@ -31,6 +31,17 @@ def default_n_initial_points(n_dims: int, batch_size: int) -> int:
     default stays; see ``docs/benchmarks_suite.md``.)
     """
     return max(2 * batch_size, min(10, 2 * n_dims + 2))
+
+
+def default_parzen_share(space: Space) -> float:
+    """Share of the proposals after the initial design made by the density-ratio proposer (:mod:`.parzen`):
+    ``0.5`` on a finite space (a grid), ``0`` on a space with a continuous dimension.
+
+    On the search suite's grids (``docs/benchmarks_suite.md``) half the proposals from it, half from the GP, beat
+    the GP alone on both the tune and the holdout half (plateaus, steps and optima on an edge); on a smooth
+    continuous function the GP alone did better (``tests/search/test_bayes.py``), so it is off there.
+    """
+    return 0.5 if space.is_finite else 0.0
 
 
 def default_window(batch_size: int) -> int:
@@ -98,8 +109,11 @@ class BayesSearch(SurrogateRounds, Search):
             still checks every point).
         output_transform: ``"rank"`` (normal scores of the ranks) or ``"standard"`` (standardised values); see the
             module docstring.
-        local_picks: Take the first point of each round from near the incumbent (module docstring).
+        local_picks: Take the first of the GP's points in each round from near the incumbent (module docstring).
         random_share: Share of the proposals after the initial design that are uniform random points, in ``[0, 1)``.
+        parzen_share: Share of the proposals after the initial design made by the density-ratio proposer
+            (:mod:`~bt_optimize.search.bayes.parzen`, recorded ``acquisition="parzen"``), in ``[0, 1]``; ``None``:
+            :func:`default_parzen_share` (half on a finite space, none on a continuous one).
 
     Raises:
         ValueError: an argument is out of range (the message names the fix).
@@ -124,7 +138,7 @@ class BayesSearch(SurrogateRounds, Search):
                  tol: float = 0.0, window: int | None = None, stall_threshold: float = STALL_THRESHOLD,
                  n_candidates: int = 2000, constraint: Constraint | None = None,
                  output_transform: str = "rank", local_picks: bool = True, random_share: float = 0.125,
-                 parzen_share: float = 0.0, restart_after: int | None = None, parzen_until: int = 0) -> None:
+                 parzen_share: float | None = None) -> None:
         super().__init__(space, seed)
         check_arguments(acquisition=acquisition, batch_size=batch_size, n_initial_points=n_initial_points,
                         patience=patience, tol=tol, window=window)
@@ -149,11 +163,11 @@ class BayesSearch(SurrogateRounds, Search):
         if isinstance(random_share, bool) or not isinstance(random_share, (int, float)) or not 0 <= random_share < 1:
             raise ValueError(f"random_share={random_share!r}: give a share of the proposals in [0, 1)")
         self.random_share = float(random_share)
+        if parzen_share is None:
+            parzen_share = default_parzen_share(space)
         if isinstance(parzen_share, bool) or not isinstance(parzen_share, (int, float)) or not 0 <= parzen_share <= 1:
-            raise ValueError(f"parzen_share={parzen_share!r}: give a share of the proposals in [0, 1]")
+            raise ValueError(f"parzen_share={parzen_share!r}: give a share of the proposals in [0, 1], or None")
         self.parzen_share = float(parzen_share)
-        self.restart_after = restart_after
-        self.parzen_until = parzen_until
         self._sign = -1.0 if self.maximize else 1.0
         self._base = int(seed) if seed is not None else int(self.rng.integers(2**31))
         self._design_rng = np.random.default_rng([self._base, 0])
