@@ -97,27 +97,32 @@ def fmt(x: object, d: int = 2) -> str:
     return "" if x is None else f"{x:.{d}f}" if isinstance(x, float) else str(x)
 
 
-def null_run(seed: int, n_bars: int = 250, grid: str = "narrow") -> dict[str, object]:
-    """``grid`` on a price path with no edge to find: ORCL's daily log returns, demeaned and redrawn with
-    replacement (no drift, no serial dependence), 150 warm-up bars plus ``n_bars`` measured ones."""
-    import backtrader as bt_  # the feed class, as a user would add it
+def no_edge_cerebro(seed: int, n_bars: int = 250) -> bto.Cerebro:
+    """A Cerebro on a price path with no edge to find: ORCL's daily log returns, demeaned and redrawn with
+    replacement (no drift, no serial dependence), 150 warm-up bars plus ``n_bars`` measured ones, added as a plain
+    backtrader ``PandasData`` feed. Measure on ``bto.Window(150, None, warmup=150)``."""
     import pandas as pd
 
-    df0 = bto.datasets.load_dataframe("orcl")
-    r = np.diff(np.log(df0["close"].to_numpy()))
-    r = r - r.mean()
+    r = np.diff(np.log(bto.datasets.load_dataframe("orcl")["close"].to_numpy()))
     rng = np.random.default_rng(seed)
-    close = 30 * np.exp(np.cumsum(rng.choice(r, size=n_bars + 150)))
-    noise = np.exp(rng.normal(0, 0.002, len(close)))
-    df = pd.DataFrame({"open": close * noise, "close": close}, index=pd.bdate_range("2001-01-01", periods=len(close)))
+    n = n_bars + 150
+    close = 30 * np.exp(np.cumsum(rng.choice(r - r.mean(), size=n)))
+    df = pd.DataFrame({"open": close * np.exp(rng.normal(0, 0.002, n)), "close": close},
+                      index=pd.bdate_range("2001-01-01", periods=n))
     df["high"] = df[["open", "close"]].max(axis=1) * 1.005
     df["low"] = df[["open", "close"]].min(axis=1) * 0.995
     df["volume"] = 1e6
     c = bto.Cerebro(maxcpus=2)
-    c.adddata(bt_.feeds.PandasData(dataname=df))
+    c.adddata(bt.feeds.PandasData(dataname=df))
     c.broker.setcash(100_000)
-    c.addsizer(bt_.sizers.PercentSizer, percents=95)
-    study = c.optimize_grid(SmaCross, progress=False, window=bto.Window(150, None, warmup=150), **GRIDS[grid])
+    c.addsizer(bt.sizers.PercentSizer, percents=95)
+    return c
+
+
+def null_run(seed: int, n_bars: int = 250, grid: str = "narrow") -> dict[str, object]:
+    """``grid`` on :func:`no_edge_cerebro`'s path: the overfitting report of a search with nothing to find."""
+    study = no_edge_cerebro(seed, n_bars).optimize_grid(SmaCross, progress=False,
+                                                        window=bto.Window(150, None, warmup=150), **GRIDS[grid])
     rep = study.overfitting()
     return dict(seed=seed, dsr=rep.dsr, psr=rep.psr, pbo=rep.pbo, n_eff=rep.n_effective, verdict=rep.verdict)
 

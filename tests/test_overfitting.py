@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import bt_optimize as bto
+from benchmarks.overfitting_survey import no_edge_cerebro
 from bt_optimize.robustness.overfitting import OverfittingReport, verdict_for
 from sample_strategies import SmaCross
 
@@ -168,32 +169,12 @@ def test_walk_forward_deflated_sharpe_on_a_real_walk_forward():
     assert keys[keys.index("efficiency") + 1] == "overfitting" and wf.summary["overfitting"] == res.to_dict()
 
 
-def _no_edge_cerebro(seed: int) -> bto.Cerebro:
-    """A year of prices with nothing to find: ORCL's daily log returns demeaned and redrawn with replacement (no
-    drift, no serial dependence), plus 150 warm-up bars, added as a plain backtrader PandasData feed."""
-    import pandas as pd
-
-    r = np.diff(np.log(bto.datasets.load_dataframe("orcl")["close"].to_numpy()))
-    rng = np.random.default_rng(seed)
-    close = 30 * np.exp(np.cumsum(rng.choice(r - r.mean(), size=400)))
-    df = pd.DataFrame({"open": close * np.exp(rng.normal(0, 0.002, 400)), "close": close},
-                      index=pd.bdate_range("2001-01-01", periods=400))
-    df["high"] = df[["open", "close"]].max(axis=1) * 1.005
-    df["low"] = df[["open", "close"]].min(axis=1) * 0.995
-    df["volume"] = 1e6
-    c = bto.Cerebro(maxcpus=2)
-    c.adddata(bt.feeds.PandasData(dataname=df))
-    c.broker.setcash(100_000)
-    c.addsizer(bt.sizers.PercentSizer, percents=95)
-    return c
-
-
 @pytest.mark.parametrize("seed", [2, 5])
 def test_deflation_catches_a_lucky_best_on_a_path_with_no_edge(seed):
     """On these no-edge paths the grid's best looks like a find before deflation (PSR above 0.95) but is only
     as good as the best of 94 skill-less trials should be: the DSR stays below 0.95 and the verdict is not
     credible. (benchmarks/overfitting_survey.py measures it on 40 paths: docs/benchmarks_overfitting_survey.md.)"""
-    study = _no_edge_cerebro(seed).optimize_grid(SmaCross, fast=range(2, 40, 4), slow=range(10, 120, 10),
+    study = no_edge_cerebro(seed).optimize_grid(SmaCross, fast=range(2, 40, 4), slow=range(10, 120, 10),
                                                  window=bto.Window(150, None, warmup=150), progress=False)
     rep = study.overfitting()
     assert rep.n_trials == 94 and rep.psr > 0.95
