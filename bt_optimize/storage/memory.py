@@ -29,6 +29,7 @@ class InMemoryStorage(Storage):
         self._attrs: dict[int, dict[str, Any]] = {}
         self._claims: dict[int, dict[str, int]] = {}
         self._next: dict[int, int] = {}  # next free trial number of each study
+        self._holes: dict[int, set[int]] = {}  # numbers below it that an ended run claimed and never stored
 
     def open_study(self, name: str, config: dict[str, Any]) -> tuple[int, list[Trial]]:
         if name in self._ids:
@@ -48,15 +49,20 @@ class InMemoryStorage(Storage):
         claims = self._claims.setdefault(study_id, {})
         if key in claims and not (retake and claims[key] in self._trials[study_id]):
             return None
-        number = self._next.get(study_id, 0)
-        self._next[study_id] = number + 1
+        holes = self._holes.get(study_id)
+        if holes:  # numbers an interrupted run left unused go first, as in SQLite
+            number = min(holes)
+            holes.discard(number)
+        else:
+            number = self._next.get(study_id, 0)
+            self._next[study_id] = number + 1
         claims[key] = number
         return number
 
     def end_run(self, study_id: int, run: RunInfo) -> None:
         claims = self._claims.get(study_id, {})
         for key in [k for k, n in claims.items() if n not in self._trials[study_id]]:
-            del claims[key]
+            self._holes.setdefault(study_id, set()).add(claims.pop(key))
 
     def add_trial(self, study_id: int, trial: Trial) -> None:
         if trial.number in self._trials[study_id]:

@@ -273,7 +273,7 @@ class SQLiteStorage(Storage):
                 c.execute("UPDATE claims SET owner=?, number=?, done=0 WHERE study_id=? AND key=?",
                           (run.owner, number, study_id, key))
             else:
-                number = self._top(c, study_id) + 1
+                number = self._lowest_free(c, study_id)
                 c.execute("INSERT INTO claims VALUES (?, ?, ?, ?, 0)", (study_id, key, number, run.owner))
             self._heartbeat(c, study_id, run)
             return int(number)
@@ -284,6 +284,19 @@ class SQLiteStorage(Storage):
         top = c.execute("SELECT max(n) FROM (SELECT max(number) AS n FROM trials WHERE study_id=? UNION ALL "
                         "SELECT max(number) FROM claims WHERE study_id=?)", (study_id, study_id)).fetchone()[0]
         return -1 if top is None else int(top)
+
+    @staticmethod
+    def _lowest_free(c: sqlite3.Connection, study_id: int) -> int:
+        """The smallest trial number neither stored nor claimed: the next one, or a hole an interrupted run left
+        when it dropped the claims of trials it never finished (so a resumed study is numbered 0..n-1 again)."""
+        used = "SELECT number FROM trials WHERE study_id=? UNION SELECT number FROM claims WHERE study_id=?"
+        top, count = c.execute(f"SELECT max(number), count(*) FROM ({used})", (study_id, study_id)).fetchone()
+        if top is None:
+            return 0
+        if int(count) == int(top) + 1:  # no hole: the cheap, usual case
+            return int(top) + 1
+        return int(c.execute(f"SELECT min(n) FROM (SELECT 0 AS n UNION SELECT number + 1 FROM ({used})) "
+                             f"WHERE n NOT IN ({used})", (study_id, study_id) * 2).fetchone()[0])
 
     def foreign_claims(self, study_id: int, run: RunInfo) -> set[int]:
         live = [o for o in self._live(self.conn, study_id) if o != run.owner]
