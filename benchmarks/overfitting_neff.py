@@ -1,0 +1,117 @@
+"""Which effective number of trials calibrates the deflated Sharpe ratio? A measurement on paths with no edge.
+
+The DSR deflates the best trial's Sharpe ratio by the best that luck gives ``N`` trials. ``study.overfitting()``
+uses an eigenvalue count for ``N`` (:func:`bt_optimize.stats.overfitting.effective_n_trials`). On paths where no
+configuration has an edge (:func:`benchmarks.overfitting_survey.no_edge_cerebro`) the grid's best is exactly as
+lucky as luck predicts, so a calibrated DSR has a median near 0.5 and reaches 0.95 about 5 % of the time. This
+script backtests the ``narrow`` (94 trials) and ``wide`` (878 trials) grids of the survey on such paths and prints,
+for several estimators of ``N`` (same Sharpe ratios, same variance across trials, only ``N`` changes), the median
+``N``, the median DSR and how often it is >= 0.95 or < 0.5. It is the measurement the next choice of estimator
+should be made on; nothing in the package reads it.
+
+Usage::
+
+    python benchmarks/overfitting_neff.py --narrow 30 --wide 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pathlib
+import sys
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import bt_optimize as bto  # noqa: E402
+from benchmarks.overfitting_survey import GRIDS, no_edge_cerebro  # noqa: E402
+from bt_optimize.stats.overfitting import (  # noqa: E402
+    deflated_sharpe_ratio,
+    effective_n_trials,
+    return_moments,
+    sharpe_ratio,
+)
+from sample_strategies import SmaCross  # noqa: E402
+
+
+def _eigenvalues(m: np.ndarray) -> np.ndarray:
+    """Eigenvalues (largest first) of the correlation matrix of the trials' returns net of the average trial."""
+    live = m[:, m.std(axis=0) > 0]
+    live = live - live.mean(axis=1, keepdims=True)
+    live = live[:, live.std(axis=0) > 1e-12]
+    z = (live - live.mean(axis=0)) / live.std(axis=0)
+    return np.sort(np.linalg.svd(z / math.sqrt(m.shape[0]), compute_uv=False) ** 2)[::-1]
+
+
+def variance_explained(m: np.ndarray, share: float) -> float:
+    """Eigen-directions needed to explain ``share`` of the spread, plus one for the average trial."""
+    lam = _eigenvalues(m)
+    return float(np.searchsorted(np.cumsum(lam) / lam.sum(), share) + 2)
+
+
+def clusters(m: np.ndarray, rho: float) -> float:
+    """Clusters of average-linkage clustering on the correlation distance, cut where correlation falls to ``rho``."""
+    live = m[:, m.std(axis=0) > 0]
+    d = np.sqrt(0.5 * (1 - np.clip(np.corrcoef(live.T), -1, 1)))
+    np.fill_diagonal(d, 0)
+    cut = fcluster(linkage(squareform(d, checks=False), "average"), t=math.sqrt(0.5 * (1 - rho)), criterion="distance")
+    return float(len(set(cut)) + (1 if (m.std(axis=0) == 0).any() else 0))
+
+
+ESTIMATORS: dict[str, Callable[[np.ndarray], float]] = {
+    "eigenvalue entropy (the package's)": effective_n_trials,
+    "90 % of variance": lambda m: variance_explained(m, 0.90),
+    "95 % of variance": lambda m: variance_explained(m, 0.95),
+    "clusters, correlation 0.5": lambda m: clusters(m, 0.5),
+    "clusters, correlation 0.8": lambda m: clusters(m, 0.8),
+    "every trial (no correction)": lambda m: float(m.shape[1]),
+}
+
+
+def null_matrix(seed: int, grid: str) -> tuple[np.ndarray, int]:
+    """The trials' returns (bars x trials) of ``grid`` on the no-edge path of ``seed``, and the best's column."""
+    study = no_edge_cerebro(seed).optimize_grid(SmaCross, progress=False, window=bto.Window(150, None, warmup=150),
+                                                **GRIDS[grid])
+    numbers = sorted(t.number for t in study.get_trials((bto.TrialState.COMPLETE,)))
+    returns = study.trial_returns(numbers)
+    return np.column_stack([returns[n] for n in numbers]), numbers.index(study.best_trial.number)
+
+
+def main() -> None:
+    """Backtest the no-edge paths and print the comparison."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--narrow", type=int, default=30, help="no-edge paths for the 94-trial grid")
+    ap.add_argument("--wide", type=int, default=8, help="no-edge paths for the 878-trial grid")
+    a = ap.parse_args()
+    warnings.simplefilter("ignore")
+    for grid, n in (("narrow", a.narrow), ("wide", a.wide)):
+        if n < 1:
+            continue
+        dsr: dict[str, list[float]] = {k: [] for k in ESTIMATORS}
+        count: dict[str, list[float]] = {k: [] for k in ESTIMATORS}
+        for seed in range(n):
+            m, best = null_matrix(seed, grid)
+            srs = np.array([sharpe_ratio(m[:, j]) for j in range(m.shape[1])])
+            var = float(np.var(srs, ddof=1))
+            skew, kurt = return_moments(m[:, best])
+            for name, estimate in ESTIMATORS.items():
+                n_eff = min(float(m.shape[1]), estimate(m))
+                count[name].append(n_eff)
+                dsr[name].append(deflated_sharpe_ratio(float(srs[best]), m.shape[0], n_eff, var, skew, kurt))
+        print(f"\n{grid} grid, {n} no-edge paths\n")
+        print("| N from | median N | median DSR | DSR >= 0.95 | DSR < 0.5 |\n|---|---:|---:|---:|---:|")
+        for name in ESTIMATORS:
+            d = np.array(dsr[name])
+            print(f"| {name} | {np.median(count[name]):.1f} | {np.median(d):.2f} | {int((d >= 0.95).sum())}/{n} | "
+                  f"{int((d < 0.5).sum())}/{n} |")
+
+
+if __name__ == "__main__":
+    main()
