@@ -492,6 +492,7 @@ from tests.helpers_strategies import CountingSmaCross
 db, go, method = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 cerebro = bto.Cerebro(maxcpus=1)  # backtests in the main process: the counter file names the process
 cerebro.adddata(bto.datasets.load("orcl", fromdate="2005-01-01", todate="2005-12-31"))
+go.with_name(f"ready-{os.getpid()}").touch()  # imports done: tell the test, which says go when both are ready
 while not go.exists():  # both processes start their searches together
     time.sleep(0.01)
 if method == "random":
@@ -514,7 +515,9 @@ def test_two_processes_share_one_study(method: str, total: int, tmp_path: Path) 
     env = _child_env(**{COUNT_ENV: str(counter)})
     procs = [subprocess.Popen([sys.executable, str(script), str(db), str(go), method], cwd=tmp_path, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    time.sleep(0.5)
+    deadline = time.monotonic() + POLL_DEADLINE_S
+    while len(list(tmp_path.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # go only once both have imported: a slow import must not leave one run all the work
     go.touch()
     outs = [p.communicate(timeout=POLL_DEADLINE_S) for p in procs]
     for p, (_, err) in zip(procs, outs):
