@@ -8,13 +8,13 @@ contract.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..exceptions import SpaceError
-from ..space import Space
+from ..space import Space, params_key
 from ..trial import Trial, TrialState
 
 __all__ = ["Search", "check_seed"]
@@ -44,6 +44,24 @@ def constraint_allows(constraint: Any, params: dict[str, Any]) -> bool:
         return bool(constraint(dict(params)))
     except Exception:  # noqa: BLE001 - reported by the study, see above
         return True
+
+
+def pick_unseen(draws: Iterable[dict[str, Any]], seen: set[str] | Mapping[str, Any],
+                feasible: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The first of ``draws`` not in ``seen`` that is ``feasible``; failing that, the first unseen one.
+
+    The unseen fallback lets a search go on where the constraint cannot be met nearby (the study rejects the point
+    and counts it); ``None`` means every draw had been seen. ``draws`` is consumed lazily, so a search's random
+    stream advances only as far as it needs.
+    """
+    fallback = None
+    for p in draws:
+        if params_key(p) in seen:
+            continue
+        if feasible(p):
+            return p
+        fallback = fallback or p
+    return fallback
 
 
 class Search(abc.ABC):

@@ -17,7 +17,7 @@ import numpy as np
 from ..exceptions import OptionError
 from ..space import Cat, Space, params_key
 from ..trial import TrialState
-from .base import Search, constraint_allows
+from .base import Search, constraint_allows, pick_unseen
 from .encoding import Encoder
 
 __all__ = ["RefineSearch", "perturb"]
@@ -192,15 +192,11 @@ class RefineSearch(Search):
         return self._stuck
 
     def _one(self, parent: dict[str, Any], rng: np.random.Generator) -> dict[str, Any] | None:
-        scale = self.scale
-        fallback = None
-        for attempt in range(self.max_tries * 3):
-            if attempt and attempt % self.max_tries == 0:
-                scale = min(1.0, scale * 3)  # locally exhausted: look further away
-            p = perturb(self.space, parent, rng, scale, self.p_switch, encoder=self._enc)
-            if params_key(p) in self._seen:
-                continue
-            if self._feasible(p):
-                return p
-            fallback = fallback or p
-        return fallback
+        def draws() -> Any:
+            scale = self.scale
+            for attempt in range(self.max_tries * 3):
+                if attempt and attempt % self.max_tries == 0:
+                    scale = min(1.0, scale * 3)  # locally exhausted: look further away
+                yield perturb(self.space, parent, rng, scale, self.p_switch, encoder=self._enc)
+
+        return pick_unseen(draws(), self._seen, self._feasible)

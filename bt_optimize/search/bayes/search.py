@@ -11,7 +11,7 @@ import numpy as np
 from ...exceptions import SpaceError
 from ...space import Space, params_key
 from ...trial import Trial, TrialState
-from ..base import Search, constraint_allows
+from ..base import Search, constraint_allows, pick_unseen
 from ..encoding import Encoder
 from .acquisition import ACQUISITIONS, HEDGE, STALL_THRESHOLD
 from .gp import GP
@@ -343,15 +343,7 @@ class BayesSearch(SurrogateRounds, Search):
             left = [p for p in self.space.grid() if params_key(p) not in self._seen]
             ok = [p for p in left if self._feasible(p)] or left
             return ok[int(rng.integers(len(ok)))]
-        fallback = None
-        for _ in range(500):
-            p = self.space.sample(rng)
-            if params_key(p) in self._seen:
-                continue
-            if self._feasible(p):
-                return p
-            fallback = fallback or p
-        return fallback
+        return pick_unseen((self.space.sample(rng) for _ in range(500)), self._seen, self._feasible)
 
 
 def check_arguments(*, acquisition: str = "auto", batch_size: int = 1, n_initial_points: int | None = None,
