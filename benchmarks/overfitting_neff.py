@@ -1,17 +1,19 @@
 """Which effective number of trials calibrates the deflated Sharpe ratio? A measurement on paths with no edge.
 
 The DSR deflates the best trial's Sharpe ratio by the best that luck gives ``N`` trials. ``study.overfitting()``
-uses an eigenvalue count for ``N`` (:func:`bt_optimize.stats.overfitting.effective_n_trials`). On paths where no
+simulates the trials' Sharpe ratios under the null to find ``N``
+(:func:`bt_optimize.stats.overfitting.effective_n_trials`); until that was chosen on this measurement it used the
+eigenvalue entropy count, kept here for comparison. On paths where no
 configuration has an edge (:func:`benchmarks.overfitting_survey.no_edge_cerebro`) the grid's best is exactly as
 lucky as luck predicts, so a calibrated DSR has a median near 0.5 and reaches 0.95 about 5 % of the time. This
 script backtests the ``narrow`` (94 trials) and ``wide`` (878 trials) grids of the survey on such paths and prints,
 for several estimators of ``N`` (same Sharpe ratios, same variance across trials, only ``N`` changes), the median
-``N``, the median DSR and how often it is >= 0.95 or < 0.5. It is the measurement the next choice of estimator
-should be made on; nothing in the package reads it.
+``N``, the median DSR and how often it is >= 0.95 or < 0.5. Trials with identical returns count once, as in the
+package. Nothing in the package reads this script.
 
 Usage::
 
-    python benchmarks/overfitting_neff.py --narrow 30 --wide 8
+    python benchmarks/overfitting_neff.py --narrow 40 --wide 20 --cache /tmp/neff
 """
 
 from __future__ import annotations
@@ -30,15 +32,14 @@ from scipy.spatial.distance import squareform
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import bt_optimize as bto  # noqa: E402
-from benchmarks.overfitting_survey import GRIDS, no_edge_cerebro  # noqa: E402
+from benchmarks.overfitting_survey import null_matrix  # noqa: E402
 from bt_optimize.stats.overfitting import (  # noqa: E402
     deflated_sharpe_ratio,
+    distinct_columns,
     effective_n_trials,
     return_moments,
     sharpe_ratio,
 )
-from sample_strategies import SmaCross  # noqa: E402
 
 
 def _eigenvalues(m: np.ndarray) -> np.ndarray:
@@ -48,6 +49,14 @@ def _eigenvalues(m: np.ndarray) -> np.ndarray:
     live = live[:, live.std(axis=0) > 1e-12]
     z = (live - live.mean(axis=0)) / live.std(axis=0)
     return np.sort(np.linalg.svd(z / math.sqrt(m.shape[0]), compute_uv=False) ** 2)[::-1]
+
+
+def eigen_entropy(m: np.ndarray) -> float:
+    """The package's count before the simulation: the effective rank ``exp(entropy)`` of those eigenvalues, plus
+    one for the average trial and one for the trials that never traded."""
+    lam = _eigenvalues(m)
+    p = lam[lam > 1e-12 * lam.max()] / lam[lam > 1e-12 * lam.max()].sum()
+    return float(np.exp(-(p * np.log(p)).sum()) + 1 + (1 if (m.std(axis=0) == 0).any() else 0))
 
 
 def variance_explained(m: np.ndarray, share: float) -> float:
@@ -66,22 +75,14 @@ def clusters(m: np.ndarray, rho: float) -> float:
 
 
 ESTIMATORS: dict[str, Callable[[np.ndarray], float]] = {
-    "eigenvalue entropy (the package's)": effective_n_trials,
+    "simulated null maximum (the package's)": effective_n_trials,
+    "eigenvalue entropy (the package's before)": eigen_entropy,
     "90 % of variance": lambda m: variance_explained(m, 0.90),
     "95 % of variance": lambda m: variance_explained(m, 0.95),
     "clusters, correlation 0.5": lambda m: clusters(m, 0.5),
     "clusters, correlation 0.8": lambda m: clusters(m, 0.8),
-    "every trial (no correction)": lambda m: float(m.shape[1]),
+    "every distinct trial (no correction)": lambda m: float(m.shape[1]),
 }
-
-
-def null_matrix(seed: int, grid: str) -> tuple[np.ndarray, int]:
-    """The trials' returns (bars x trials) of ``grid`` on the no-edge path of ``seed``, and the best's column."""
-    study = no_edge_cerebro(seed).optimize_grid(SmaCross, progress=False, window=bto.Window(150, None, warmup=150),
-                                                **GRIDS[grid])
-    numbers = sorted(t.number for t in study.get_trials((bto.TrialState.COMPLETE,)))
-    returns = study.trial_returns(numbers)
-    return np.column_stack([returns[n] for n in numbers]), numbers.index(study.best_trial.number)
 
 
 def main() -> None:
@@ -89,6 +90,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--narrow", type=int, default=30, help="no-edge paths for the 94-trial grid")
     ap.add_argument("--wide", type=int, default=8, help="no-edge paths for the 878-trial grid")
+    ap.add_argument("--cache", type=pathlib.Path, default=None, help="directory to keep the backtested matrices in")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     for grid, n in (("narrow", a.narrow), ("wide", a.wide)):
@@ -97,14 +99,15 @@ def main() -> None:
         dsr: dict[str, list[float]] = {k: [] for k in ESTIMATORS}
         count: dict[str, list[float]] = {k: [] for k in ESTIMATORS}
         for seed in range(n):
-            m, best = null_matrix(seed, grid)
-            srs = np.array([sharpe_ratio(m[:, j]) for j in range(m.shape[1])])
+            m, best = null_matrix(seed, grid, a.cache)
+            d = distinct_columns(m)
+            srs = np.array([sharpe_ratio(d[:, j]) for j in range(d.shape[1])])
             var = float(np.var(srs, ddof=1))
             skew, kurt = return_moments(m[:, best])
             for name, estimate in ESTIMATORS.items():
-                n_eff = min(float(m.shape[1]), estimate(m))
+                n_eff = min(float(d.shape[1]), estimate(d))
                 count[name].append(n_eff)
-                dsr[name].append(deflated_sharpe_ratio(float(srs[best]), m.shape[0], n_eff, var, skew, kurt))
+                dsr[name].append(deflated_sharpe_ratio(sharpe_ratio(m[:, best]), m.shape[0], n_eff, var, skew, kurt))
         print(f"\n{grid} grid, {n} no-edge paths\n")
         print("| N from | median N | median DSR | DSR >= 0.95 | DSR < 0.5 |\n|---|---:|---:|---:|---:|")
         for name in ESTIMATORS:

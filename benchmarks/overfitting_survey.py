@@ -39,6 +39,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import bt_optimize as bto  # noqa: E402
+from bt_optimize.robustness.overfitting import overfitting_report  # noqa: E402
 from sample_strategies import SmaCross  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "benchmarks_overfitting_survey.md"
@@ -86,7 +87,8 @@ def one(stock: str, first: int, years: int, grid: str) -> dict[str, object]:
     rep = study.overfitting()
     row: dict[str, object] = dict(stock=stock, stretch=f"{first}" if years == 1 else f"{first}-{last}", grid=grid,
                                   n=rep.n_trials, n_eff=rep.n_effective, sr=rep.sr_best, psr=rep.psr, dsr=rep.dsr,
-                                  pbo=rep.pbo, verdict=rep.verdict, oos_best=None, oos_rank=None, oos_median=None)
+                                  pbo=rep.pbo, verdict=rep.verdict, oos_best=None, oos_rank=None, oos_median=None,
+                                  best=study.best_params)
     if last + 1 <= max(YEARS[stock]):
         row["oos_best"], row["oos_rank"], row["oos_median"] = next_year(stock, last + 1, grid, study.best_params)
     return row
@@ -119,12 +121,35 @@ def no_edge_cerebro(seed: int, n_bars: int = 250) -> bto.Cerebro:
     return c
 
 
-def null_run(seed: int, n_bars: int = 250, grid: str = "narrow") -> dict[str, object]:
-    """``grid`` on :func:`no_edge_cerebro`'s path: the overfitting report of a search with nothing to find."""
-    study = no_edge_cerebro(seed, n_bars).optimize_grid(SmaCross, progress=False,
-                                                        window=bto.Window(150, None, warmup=150), **GRIDS[grid])
-    rep = study.overfitting()
-    return dict(seed=seed, dsr=rep.dsr, psr=rep.psr, pbo=rep.pbo, n_eff=rep.n_effective, verdict=rep.verdict)
+def null_matrix(seed: int, grid: str, cache: pathlib.Path | None = None) -> tuple[np.ndarray, int]:
+    """The trials' returns (bars x trials) of ``grid`` on :func:`no_edge_cerebro`'s path of ``seed``, and the best
+    trial's column.
+
+    With ``cache``, the matrix is read from (or written to) ``cache / f"{grid}-{seed}.npz"``, so that it can be
+    measured again without re-running the backtests."""
+    path = cache / f"{grid}-{seed}.npz" if cache is not None else None
+    if path is not None and path.exists():
+        with np.load(path) as z:
+            return z["m"], int(z["best"])
+    study = no_edge_cerebro(seed).optimize_grid(SmaCross, progress=False, window=bto.Window(150, None, warmup=150),
+                                                **GRIDS[grid])
+    numbers = sorted(t.number for t in study.get_trials((bto.TrialState.COMPLETE,)))
+    assert study.n_ran == len(numbers), "every trial of a grid on this path completes"
+    returns = study.trial_returns(numbers)
+    m, best = np.column_stack([returns[n] for n in numbers]), numbers.index(study.best_trial.number)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, m=m, best=best)
+    return m, best
+
+
+def null_run(seed: int, grid: str = "narrow", cache: pathlib.Path | None = None) -> dict[str, object]:
+    """``grid`` on :func:`no_edge_cerebro`'s path: the overfitting report of a search with nothing to find (what
+    ``study.overfitting()`` reports, computed from the study's returns matrix)."""
+    m, best = null_matrix(seed, grid, cache)
+    rep = overfitting_report(m, best, n_trials=m.shape[1])
+    return dict(seed=seed, grid=grid, dsr=rep.dsr, psr=rep.psr, pbo=rep.pbo, n_eff=rep.n_effective,
+                verdict=rep.verdict)
 
 
 def _median(xs: list[float]) -> str:
@@ -163,20 +188,26 @@ def write(rows: list[dict[str, object]], null: list[dict[str, object]] | None = 
                        f"{_median(pbo)} | {_share([p >= 0.5 for p in pbo])} | {_share(flagged)} | "
                        f"{_share(below[True])} | {_share(below[False])} |")
     if null:
-        dsr = [float(r["dsr"]) for r in null]
-        pbo = [float(r["pbo"]) for r in null]
-        psr = [float(r["psr"]) for r in null]
-        out += ["", "**Calibration on paths with nothing to find.** The narrow grid on "
-                f"{len(null)} synthetic one-year paths (ORCL's daily returns demeaned and redrawn at random: no drift, "
-                "no configuration has an edge; `null_run` in the script). Under this null the grid's best should "
-                "look about as good as luck predicts, so a calibrated DSR sits near 0.5 and rarely reaches 0.95:",
+        out += ["", "**Calibration on paths with nothing to find.** The grids on synthetic one-year paths (ORCL's "
+                "daily returns demeaned and redrawn at random: no drift, no configuration has an edge; `null_run` in "
+                "the script). Under this null the grid's best should look about as good as luck predicts, so a "
+                "calibrated DSR sits near 0.5 and rarely reaches 0.95, while the PSR (no deflation) is fooled:",
                 "",
-                "| paths | median PSR | median DSR | DSR < 0.5 | DSR >= 0.95 | median PBO | PBO >= 0.5 "
-                "| likely_overfit |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|",
-                f"| {len(null)} | {_median(psr)} | {_median(dsr)} | {_share([d < 0.5 for d in dsr])} | "
-                f"{_share([d >= 0.95 for d in dsr])} | {_median(pbo)} | {_share([p >= 0.5 for p in pbo])} | "
-                f"{_share([r['verdict'] == 'likely_overfit' for r in null])} |"]
+                "| grid | paths | median effective trials | median PSR | PSR >= 0.95 | median DSR | DSR < 0.5 "
+                "| DSR >= 0.95 | median PBO | PBO >= 0.5 | likely_overfit |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for grid in GRIDS:
+            sel = [r for r in null if r.get("grid", "narrow") == grid]
+            if not sel:
+                continue
+            dsr = [float(r["dsr"]) for r in sel]
+            pbo = [float(r["pbo"]) for r in sel]
+            psr = [float(r["psr"]) for r in sel]
+            n_eff = statistics.median(float(r["n_eff"]) for r in sel)
+            out.append(f"| {grid} | {len(sel)} | {n_eff:.0f} | {_median(psr)} | "
+                       f"{_share([p >= 0.95 for p in psr])} | {_median(dsr)} | {_share([d < 0.5 for d in dsr])} | "
+                       f"{_share([d >= 0.95 for d in dsr])} | {_median(pbo)} | {_share([p >= 0.5 for p in pbo])} | "
+                       f"{_share([r['verdict'] == 'likely_overfit' for r in sel])} |")
     out += ["", "Every stretch:", "",
             "| stock | stretch | grid | trials (effective) | best Sharpe | PSR | DSR | PBO | verdict "
             "| next-year Sharpe: best | : grid median | next-year rank |",
@@ -199,18 +230,16 @@ def main() -> None:
     ap.add_argument("--wide-step", type=int, default=4, help="the wide grid runs on every k-th stretch only")
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--from-json", help="rebuild the fragment from a saved run's rows")
-    ap.add_argument("--null-paths", type=int, default=40, help="synthetic no-edge paths for the calibration")
-    ap.add_argument("--null-grid", default="narrow", help="the grid of the calibration (the docs use narrow)")
+    ap.add_argument("--null-paths", type=int, default=40, help="synthetic no-edge paths for the narrow grid")
+    ap.add_argument("--null-wide-paths", type=int, default=20, help="synthetic no-edge paths for the wide grid")
+    ap.add_argument("--cache", type=pathlib.Path, default=None,
+                    help="directory for the no-edge paths' returns (shared with overfitting_neff.py)")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     if a.from_json:
         saved = json.loads(pathlib.Path(a.from_json).read_text())
         OUTPUT.write_text(write(saved["rows"], saved["null"]))
         return
-    null = []
-    for seed in range(a.null_paths):
-        null.append(null_run(seed, grid=a.null_grid))
-        print(null[-1], flush=True)
     rows = []
     for grid in filter(None, a.grids.split(",")):
         for stock in a.stocks.split(","):
@@ -225,6 +254,11 @@ def main() -> None:
                     row = one(stock, first, span, grid)
                     rows.append(row)
                     print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    null = []
+    for grid, paths in (("narrow", a.null_paths), ("wide", a.null_wide_paths)):
+        for seed in range(paths):
+            null.append(null_run(seed, grid, a.cache))
+            print(null[-1], flush=True)
     text = write(rows, null)
     print(text)
     if not a.no_docs:

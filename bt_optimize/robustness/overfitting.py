@@ -13,8 +13,10 @@ trial kept and computes, with :mod:`bt_optimize.stats.overfitting`:
 Which trials count
     The returns matrix holds the complete, full-fidelity trials (every trial of a grid or random study; the
     promoted ones of a study with ``fidelity``). The number of trials ``N`` is every backtest that ran (pruned and
-    failed ones included: they were tried too). The effective number of trials is the eigenvalue count of the
-    matrix's return correlations (:func:`~bt_optimize.stats.overfitting.effective_n_trials`), scaled from the
+    failed ones included: they were tried too). Trials whose returns are identical (every configuration that
+    never traded, for one) count once in the spread of the Sharpe ratios. The effective number of trials
+    (:func:`~bt_optimize.stats.overfitting.effective_n_trials`) is how many independent trials luck would treat
+    like these correlated ones, found by simulating their Sharpe ratios under the null; it is scaled from the
     matrix's columns to all ``N`` trials.
 
 Grid and random studies
@@ -49,6 +51,7 @@ from ..stats.metrics import periods_per_year
 from ..stats.overfitting import (
     PBO_METRICS,
     deflated_sharpe_ratio,
+    distinct_columns,
     effective_n_trials,
     expected_max_sharpe,
     pbo_cscv,
@@ -96,7 +99,7 @@ class OverfittingReport:
         sr_best: The best trial's annualised Sharpe ratio over the measured window.
         sr_expected_max: Annualised Sharpe ratio the best of the trials would show by luck alone.
         n_trials: Backtests that ran (complete, pruned and failed).
-        n_effective: Effective number of independent trials (eigenvalue count of the return correlations).
+        n_effective: Effective number of independent trials (see the module docstring).
         pbo: Probability of backtest overfitting (0 to 1; 0.5 and above: the in-sample best is no better than a
             coin flip out of sample).
         degradation_slope: Slope of out-of-sample against in-sample performance of the in-sample best.
@@ -218,12 +221,13 @@ def overfitting_report(matrix: np.ndarray, best_col: int, *, n_trials: int, n_bl
                                  summary=_summary("insufficient", None, None, None, None, n_trials, None, reason),
                                  reason=reason, **base)
     best = matrix[:, best_col]
-    srs = np.array([sharpe_ratio(matrix[:, j]) for j in range(k)])
-    sr_best = float(srs[best_col])
+    distinct = distinct_columns(matrix)  # trials that traded exactly alike count once
+    srs = np.array([sharpe_ratio(distinct[:, j]) for j in range(distinct.shape[1])])
+    sr_best = sharpe_ratio(best)
     skew, kurt = return_moments(best)
-    n_eff = min(float(n_trials), effective_n_trials(matrix) * n_trials / k)
+    n_eff = min(float(n_trials), effective_n_trials(distinct) * n_trials / k)
     n_dsr = float(n_trials) if adaptive else n_eff
-    var = float(np.var(srs, ddof=1))
+    var = float(np.var(srs, ddof=1)) if len(srs) > 1 else 0.0
     sr0 = expected_max_sharpe(n_dsr, var)
     dsr = deflated_sharpe_ratio(sr_best, t, n_dsr, var, skew, kurt)
     psr = probabilistic_sharpe_ratio(sr_best, t, skew, kurt)

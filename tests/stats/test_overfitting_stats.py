@@ -182,15 +182,45 @@ def test_pbo_rejects_bad_input():
 def test_effective_number_of_trials():
     rng = np.random.default_rng(7)
     x = rng.normal(0, 0.01, (3000, 30))
-    assert effective_n_trials(x) == pytest.approx(30, rel=0.05)
+    # independent trials: N, up to the formula's approximation of the expected maximum (28.3 here)
+    assert effective_n_trials(x) == pytest.approx(30, rel=0.08)
     assert effective_n_trials(np.repeat(x[:, :1], 10, axis=1)) == 1.0
+    assert effective_n_trials(np.column_stack([x[:, 0], 2 * x[:, 0]])) == 1.0  # one Sharpe ratio
     groups = np.column_stack([x[:, 0]] * 5 + [x[:, 1]] * 5)
     assert effective_n_trials(groups) == pytest.approx(2.0, abs=0.01)
     # a shared component (every trial long the same stock) does not make distinct trials one
     common = x + rng.normal(0, 0.03, (3000, 1))
-    assert effective_n_trials(common) > 25
-    with_flat = np.column_stack([x[:, :3], np.zeros((3000, 4))])
-    assert effective_n_trials(with_flat) == pytest.approx(4.0, abs=0.05)
+    assert effective_n_trials(common) == pytest.approx(effective_n_trials(x), rel=0.05)
+    with_flat = np.column_stack([x[:, :3], np.zeros((3000, 4))])  # the four that never traded are one trial
+    assert effective_n_trials(with_flat) == pytest.approx(4.0, abs=0.2)
+    assert effective_n_trials(with_flat) == effective_n_trials(with_flat[:, :4])
+    # more bars than trials or fewer: the same answer for the same kind of trials
+    wide = rng.normal(0, 0.01, (250, 600))
+    assert effective_n_trials(wide) == pytest.approx(600, rel=0.25)
+    assert effective_n_trials(x, seed=1) == pytest.approx(effective_n_trials(x), rel=0.05)
+    assert effective_n_trials(x) == effective_n_trials(x)  # seeded: deterministic
+
+
+def test_effective_number_of_trials_calibrates_the_dsr_on_correlated_trials():
+    """What the count is for: on trials with no edge, correlated the way a parameter grid's are (neighbours alike,
+    far ones not), the DSR of the best should sit around 0.5 and rarely reach 0.95; with every trial counted as
+    independent it sits well below (too strict), with too few counted well above."""
+    rng = np.random.default_rng(11)
+    dsr, raw = [], []
+    for _ in range(40):
+        shocks = rng.normal(0, 0.01, (500, 260))
+        m = np.stack([shocks[:, i:i + 60].mean(axis=1) for i in range(0, 200, 2)], axis=1)  # 100 overlapping trials
+        srs = np.array([sharpe_ratio(m[:, j]) for j in range(m.shape[1])])
+        b = int(srs.argmax())
+        skew, kurt = return_moments(m[:, b])
+        var = float(srs.var(ddof=1))
+        n_eff = effective_n_trials(m)
+        assert 3 < n_eff < 60
+        dsr.append(deflated_sharpe_ratio(srs[b], len(m), n_eff, var, skew, kurt))
+        raw.append(deflated_sharpe_ratio(srs[b], len(m), m.shape[1], var, skew, kurt))
+    assert 0.35 < float(np.median(dsr)) < 0.6
+    assert sum(d >= 0.95 for d in dsr) <= 4
+    assert float(np.median(raw)) < float(np.median(dsr)) - 0.1
 
 
 # ------------------------------------------------------------------------------------------ packed returns
