@@ -10,6 +10,7 @@ import pytest
 
 from bt_optimize.stats.overfitting import (
     deflated_sharpe_ratio,
+    distinct_columns,
     effective_n_trials,
     expected_max_sharpe,
     minimum_backtest_length,
@@ -232,6 +233,17 @@ def test_effective_number_of_trials():
     assert effective_n_trials(wide) == pytest.approx(600, rel=0.25)
     assert effective_n_trials(x, seed=1) == pytest.approx(effective_n_trials(x), rel=0.05)
     assert effective_n_trials(x) == effective_n_trials(x)  # seeded: deterministic
+
+
+def test_distinct_columns_keep_the_first_of_identical_trials_in_order():
+    x = np.random.default_rng(3).normal(0, 0.01, (50, 3))
+    m = np.column_stack([x[:, 2], np.zeros(50), x[:, 0], x[:, 2], -np.zeros(50), x[:, 1], x[:, 0]])
+    np.testing.assert_array_equal(distinct_columns(m), m[:, [0, 1, 2, 5]])
+    near = m[:, :1].copy()
+    near[7, 0] += 1e-12  # not identical: kept
+    assert distinct_columns(np.column_stack([m[:, 0], near[:, 0]])).shape == (50, 2)
+    with pytest.raises(ValueError, match="2-D"):
+        distinct_columns(np.zeros(5))
 
 
 def test_effective_number_of_trials_calibrates_the_dsr_on_correlated_trials():
