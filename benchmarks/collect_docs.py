@@ -9,7 +9,8 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 ORDER = ["grid", "search", "suite", "bayes", "genetic", "importance", "pareto", "montecarlo", "noise",
-         "walkforward", "overfitting", "overfitting_survey", "ray"]
+         "walkforward", "overfitting", "overfitting_survey",
+         "overfitting_neff", "ray"]
 
 HEADER = """# Benchmarks
 

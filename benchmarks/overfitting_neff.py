@@ -85,14 +85,27 @@ ESTIMATORS: dict[str, Callable[[np.ndarray], float]] = {
 }
 
 
+OUTPUT = ROOT / "docs" / "benchmarks_overfitting_neff.md"
+
+
 def main() -> None:
-    """Backtest the no-edge paths and print the comparison."""
+    """Backtest the no-edge paths (or read them from ``--cache``), print the comparison and write the fragment."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--narrow", type=int, default=30, help="no-edge paths for the 94-trial grid")
-    ap.add_argument("--wide", type=int, default=8, help="no-edge paths for the 878-trial grid")
+    ap.add_argument("--narrow", type=int, default=40, help="no-edge paths for the 94-trial grid")
+    ap.add_argument("--wide", type=int, default=20, help="no-edge paths for the 878-trial grid")
     ap.add_argument("--cache", type=pathlib.Path, default=None, help="directory to keep the backtested matrices in")
+    ap.add_argument("--no-docs", action="store_true", help="print only, write no docs fragment")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
+    out = ["## Which effective number of trials calibrates the DSR?",
+           "",
+           "`python benchmarks/overfitting_neff.py`: the survey's `narrow` (94 trials) and `wide` (878 trials) "
+           "`SmaCross` grids on synthetic one-year paths with no edge (ORCL's daily returns demeaned and redrawn). "
+           "Everything but the effective number of trials `N` is fixed: the best trial's Sharpe ratio, the variance "
+           "of the distinct trials' Sharpe ratios, the best's skewness and kurtosis. On such paths the grid's best "
+           "is exactly as lucky as luck predicts, so a calibrated DSR has a median near 0.5 (a little below with "
+           "the paper's formula, which uses the expected maximum, above the median maximum) and reaches 0.95 "
+           "about 5 % of the time. What matters most is that it does not drift with the width of the grid."]
     for grid, n in (("narrow", a.narrow), ("wide", a.wide)):
         if n < 1:
             continue
@@ -108,12 +121,21 @@ def main() -> None:
                 n_eff = min(float(d.shape[1]), estimate(d))
                 count[name].append(n_eff)
                 dsr[name].append(deflated_sharpe_ratio(sharpe_ratio(m[:, best]), m.shape[0], n_eff, var, skew, kurt))
-        print(f"\n{grid} grid, {n} no-edge paths\n")
-        print("| N from | median N | median DSR | DSR >= 0.95 | DSR < 0.5 |\n|---|---:|---:|---:|---:|")
+        out += ["", f"**{grid} grid, {n} no-edge paths**", "",
+                "| N from | median N | median DSR | DSR >= 0.95 | DSR < 0.5 |", "|---|---:|---:|---:|---:|"]
         for name in ESTIMATORS:
-            d = np.array(dsr[name])
-            print(f"| {name} | {np.median(count[name]):.1f} | {np.median(d):.2f} | {int((d >= 0.95).sum())}/{n} | "
-                  f"{int((d < 0.5).sum())}/{n} |")
+            v = np.array(dsr[name])
+            out.append(f"| {name} | {np.median(count[name]):.1f} | {np.median(v):.2f} | {int((v >= 0.95).sum())}/{n} "
+                       f"| {int((v < 0.5).sum())}/{n} |")
+    out += ["", "The package uses the first row (`bt_optimize.stats.overfitting.effective_n_trials`): it simulates the "
+            "trials' Sharpe ratios under the null with the correlation of their returns, and returns the `N` whose "
+            "expected maximum in the DSR formula matches. Counts of directions or clusters stay small while the grid "
+            "grows ninefold, so their DSR drifts up on the wide grid; counting every trial stays safe but leans "
+            "further below 0.5 as the grid's trials get more alike."]
+    text = "\n".join(out) + "\n"
+    print(text)
+    if not a.no_docs:
+        OUTPUT.write_text(text)
 
 
 if __name__ == "__main__":
