@@ -62,6 +62,22 @@ def test_keep_returns_false_stores_none_and_reports_insufficient(tmp_path):
         _cerebro().optimize_grid(SmaCross, fast=[5], slow=[30], keep_returns="yes")
 
 
+class _Idle(bt.Strategy):
+    """Never trades, whatever its period: every trial has the same (flat) returns."""
+
+    params = (("period", 5),)
+
+    def next(self) -> None:
+        pass
+
+
+def test_trials_that_all_trade_alike_are_insufficient_not_overfit():
+    study = _cerebro().optimize_grid(_Idle, period=[5, 10, 20, 40], progress=False)
+    rep = study.overfitting(n_blocks=8)
+    assert rep.verdict == "insufficient" and "same returns" in rep.reason and rep.pbo is None
+    _no_nan(rep.to_dict())
+
+
 def test_too_few_bars_is_insufficient_never_nan():
     study = _cerebro().optimize_grid(SmaCross, fast=[5, 10], slow=[30, 60], window=bto.Window(200, 220, warmup=60),
                                      progress=False)

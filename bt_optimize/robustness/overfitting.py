@@ -33,9 +33,10 @@ Bayesian and genetic studies
     strong evidence, a ``credible`` one is weaker evidence than for a grid.
 
 Verdict
-    ``insufficient`` (fewer than 2 complete trials with returns, or fewer bars than ``2 * n_blocks``; every
-    number that could not be computed is ``None``, never NaN); ``likely_overfit`` (PBO >= 0.5 or DSR < 0.5);
-    ``credible`` (DSR >= 0.95 and PBO <= 0.25); ``doubtful`` otherwise.
+    ``insufficient`` (fewer than 2 complete trials with returns, fewer bars than ``2 * n_blocks``, or no two
+    trials with different returns; every number that could not be computed is ``None``, never NaN);
+    ``likely_overfit`` (PBO >= 0.5 or DSR < 0.5); ``credible`` (DSR >= 0.95 and PBO <= 0.25); ``doubtful``
+    otherwise.
 """
 
 from __future__ import annotations
@@ -215,6 +216,9 @@ def overfitting_report(matrix: np.ndarray, best_col: int, *, n_trials: int, n_bl
         reason = f"{k} complete trial(s) kept returns; at least 2 are needed (keep_returns=True, the default)"
     elif t < 2 * n_blocks:
         reason = f"{t} bars of returns; at least {2 * n_blocks} are needed for n_blocks={n_blocks} (use fewer blocks)"
+    elif distinct_columns(matrix).shape[1] < 2:
+        reason = ("every trial has the same returns (none traded, or all traded alike): there was no choice to judge; "
+                  "check that the strategy trades on this data")
     if reason is not None:
         return OverfittingReport(dsr=None, psr=None, sr_best=None, sr_expected_max=None, n_effective=None, pbo=None,
                                  degradation_slope=None, prob_oos_loss=None, verdict="insufficient",
