@@ -138,8 +138,11 @@ def test_random_search_resume_continues_the_same_sequence(tmp_path: Path) -> Non
     assert first.stop_reason == "budget"
     assert first.n_used == 12
     first_trials = _triples(first)
+    first_wall = first.wall_time_s
+    assert first_wall is not None and first_wall > 0
 
     resumed = _random(db, 20)
+    assert resumed.wall_time_s is not None and resumed.wall_time_s > first_wall  # every run's time, summed
     assert resumed.stop_reason == "budget"
     assert resumed.n_used == 20
     assert len(resumed.get_trials()) == 20, "every trial of the budget is recorded, skipped ones included"

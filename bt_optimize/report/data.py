@@ -90,7 +90,7 @@ def facts_from_study(study: Any) -> StudyFacts:
     except ValueError:
         best = None
     analysis = study.analysis(best.number) if best is not None else {}
-    wall = study.storage.get_attr(study._study_id, "wall_time_s")
+    wall = study.wall_time_s
     desc = study.objective.describe()
     return StudyFacts(name=study.name, strategy=f"{study.strategy.__module__}.{study.strategy.__qualname__}",
                       method=study.method, objective=_objective_text(desc), maximize=_first(desc["maximize"]),

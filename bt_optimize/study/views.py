@@ -62,6 +62,13 @@ class StudyViews(StudyRecords):
         """Number of recorded trials, every state included."""
         return len(self._records)
 
+    @property
+    def wall_time_s(self) -> float | None:
+        """Wall-clock seconds the study's runs have taken, summed over every run of a resumed study (``None``
+        before the first run has finished)."""
+        wall = self.storage.get_attr(self._study_id, "wall_time_s")
+        return None if wall is None else float(wall)
+
     def get_trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
         """The recorded trials, optionally by state, read from storage: without analyzer output (see
         :meth:`analysis`) unless the storage keeps it in memory, and without returns unless the storage keeps them
