@@ -150,10 +150,25 @@ def _show(args: argparse.Namespace) -> int:
             rows = conn.execute(f"SELECT number, value, params FROM trials WHERE study_id=? AND state='complete' "
                                 f"ORDER BY value {order} LIMIT ?", (sid, args.top)).fetchall()
             for number, value, params in rows:
-                print(f"  #{number:<6d} {value:12.6g}  {params}")
+                print(f"  #{number:<6d} {value:12.6g}  {_readable_params(params)}")
     finally:
         conn.close()
     return 0
+
+
+def _readable_params(stored: str) -> str:
+    """A stored point as JSON, with each choice that JSON cannot hold (stored as ``{"cat_index": i, "label": ...}``)
+    shown by its label."""
+    import json
+
+    try:
+        params = json.loads(stored)
+    except (TypeError, ValueError):
+        return str(stored)
+    if not isinstance(params, dict):
+        return str(stored)
+    return json.dumps({k: v["label"] if isinstance(v, dict) and "cat_index" in v and "label" in v else v
+                       for k, v in params.items()})
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import backtrader as bt
 import pytest
 from helpers_processes import count_rows, kill_9_after
 
@@ -249,3 +250,36 @@ def test_progress_shows_on_a_terminal_and_quiet_hides_it(tmp_path):
     shown = run()
     assert "random smacross-orcl" in shown and "trial" in shown  # tqdm's bar: description and unit
     assert "random smacross-orcl" not in run("--quiet")
+
+
+class _AverageCross(bt.Strategy):
+    """Long while the close is above a moving average whose class is a parameter (a choice JSON cannot hold)."""
+
+    params = (("average", bt.indicators.SMA), ("period", 20))
+
+    def __init__(self) -> None:
+        self.avg = self.p.average(self.data.close, period=self.p.period)
+
+    def next(self) -> None:
+        if not self.position and self.data.close[0] > self.avg[0]:
+            self.buy()
+        elif self.position and self.data.close[0] < self.avg[0]:
+            self.close()
+
+
+def test_show_prints_class_choices_by_name(tmp_path, capsys):
+    import bt_optimize as bto
+
+    cerebro = bto.Cerebro(maxcpus=1)
+    cerebro.adddata(bto.datasets.load("orcl", fromdate="2012-01-01", todate="2012-12-31"))
+    db = tmp_path / "runs.db"
+    cerebro.optimize_grid(_AverageCross, average=[bt.indicators.SMA, bt.indicators.EMA], period=[10, 30],
+                          storage=str(db), progress=False)
+    assert main(["show", str(db), "--top", "4"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if re.match(r"^\s+#\d+", line)]
+    assert len(rows) == 4
+    for line in rows:
+        point = json.loads(line[line.index("{"):])
+        assert point["average"] in ("backtrader.indicators.sma.SMA", "backtrader.indicators.ema.EMA")
+        assert point["period"] in (10, 30)
+    assert "cat_index" not in "".join(rows)
