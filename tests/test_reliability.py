@@ -489,6 +489,14 @@ from pathlib import Path
 import bt_optimize as bto
 from tests.helpers_strategies import CountingSmaCross
 
+
+
+class SlowCounting(CountingSmaCross):
+    def stop(self):
+        time.sleep(0.1)  # each backtest takes a while: neither run can finish the study before the other starts
+        super().stop()
+
+
 db, go, method = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 cerebro = bto.Cerebro(maxcpus=1)  # backtests in the main process: the counter file names the process
 cerebro.adddata(bto.datasets.load("orcl", fromdate="2005-01-01", todate="2005-12-31"))
@@ -496,10 +504,10 @@ go.with_name(f"ready-{os.getpid()}").touch()  # imports done: tell the test, whi
 while not go.exists():  # both processes start their searches together
     time.sleep(0.01)
 if method == "random":
-    study = cerebro.optimize_random(CountingSmaCross, fast=bto.Int(5, 30), slow=bto.Int(40, 120, step=10),
+    study = cerebro.optimize_random(SlowCounting, fast=bto.Int(5, 30), slow=bto.Int(40, 120, step=10),
                                     n_trials=24, seed=4, storage=db, study_name="shared", progress=False)
 else:
-    study = cerebro.optimize_grid(CountingSmaCross, fast=range(5, 30, 3), slow=range(40, 120, 20),
+    study = cerebro.optimize_grid(SlowCounting, fast=range(5, 30, 3), slow=range(40, 120, 20),
                                   storage=db, study_name="shared", progress=False)
 print(json.dumps({"n_trials": study.n_trials, "stop": study.stop_reason, "best": study.best_value,
                   "pid": os.getpid()}), flush=True)
