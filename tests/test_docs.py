@@ -61,6 +61,10 @@ def test_robustness_examples_run(tmp_path, monkeypatch):
     assert 1 < short.n_effective < short.n_trials == ns["short"].n_ran
     assert long.verdict != "likely_overfit"
     assert long.dsr > short.dsr and long.pbo < short.pbo and long.prob_oos_loss < short.prob_oos_loss
+    # the check in full (high PBO and DSR < 0.5) holds on the crash year; the survey shows how often
+    crash = ns["rep_crash"]
+    assert crash.verdict == "likely_overfit" and crash.pbo >= 0.5 and crash.dsr < 0.5 < long.dsr
+    assert long.pbo < crash.pbo and long.prob_oos_loss < crash.prob_oos_loss
     assert (tmp_path / "overfitting.png").stat().st_size > 0
 
 
