@@ -22,6 +22,11 @@ from .runner import Screen, SearchPlan
 __all__ = ["PLANS", "plan_grid", "plan_random", "plan_genetic", "plan_bayes", "plan_options"]
 
 
+def _settings(plan: Callable[..., SearchPlan], values: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``plan`` as called (``values``: its locals on entry), defaults included."""
+    return {name: values[name] for name in inspect.signature(plan).parameters}
+
+
 def _positive_int(name: str, value: Any, fix: str = "give a positive whole number") -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise SpaceError(f"{name}={value!r}: {fix}")
@@ -38,9 +43,11 @@ def plan_random(*, n_trials: int = 100, seed: int | None = None) -> SearchPlan:
     Raises:
         SpaceError: ``n_trials`` is not a positive whole number.
     """
+    settings = _settings(plan_random, locals())
     _positive_int("n_trials", n_trials, "give a positive whole number of trials")
     check_seed(seed)
-    return SearchPlan("random", lambda space, _objective, _constraint: RandomSearch(space, seed), n_trials=n_trials)
+    return SearchPlan("random", lambda space, _objective, _constraint: RandomSearch(space, seed), n_trials=n_trials,
+                      settings=settings)
 
 
 def plan_genetic(*, population_size: int = 30, generations: int = 40, n_trials: int | None = None,
@@ -55,6 +62,7 @@ def plan_genetic(*, population_size: int = 30, generations: int = 40, n_trials: 
         SpaceError: an option is out of range or of the wrong type.
         ObjectiveError: ``patience``/``target`` with several objectives (when the plan makes its search).
     """
+    settings = _settings(plan_genetic, locals())
     from ..search.genetic import GeneticSearch, check_genetic_options  # DEAP is imported only when used
 
     if n_trials is not None:
@@ -75,7 +83,7 @@ def plan_genetic(*, population_size: int = 30, generations: int = 40, n_trials: 
 
         return NSGA2Search(space, seed, directions=objective.directions, **options)
 
-    return SearchPlan("genetic", factory, n_trials=n_trials, batch_size=population_size)
+    return SearchPlan("genetic", factory, n_trials=n_trials, batch_size=population_size, settings=settings)
 
 
 def plan_bayes(*, n_trials: int = 100, batch_size: int = 4, seed: int | None = None,
@@ -94,6 +102,7 @@ def plan_bayes(*, n_trials: int = 100, batch_size: int = 4, seed: int | None = N
         SpaceError: an option is out of range; the message names the fix.
         ObjectiveError: ``patience``, ``initial_values``, ``fidelity``, ``cv`` or ``refine`` with several objectives.
     """
+    settings = _settings(plan_bayes, locals())
     from ..search.bayes import BayesSearch, check_arguments
 
     for name, v in (("n_trials", n_trials), ("batch_size", batch_size)):
@@ -126,7 +135,7 @@ def plan_bayes(*, n_trials: int = 100, batch_size: int = 4, seed: int | None = N
     screen = Screen(fidelity=fidelity, promote_quantile=promote_quantile, promote_z=promote_z,
                     fidelity_warmup=fidelity_warmup, cv=cv)
     return SearchPlan("bayes", factory, n_trials=n_trials, batch_size=batch_size, screen=screen, refine=refine,
-                      seed=seed)
+                      seed=seed, settings=settings)
 
 
 #: The search methods, by name: ``optimize_<name>`` and ``walk_forward(method=<name>)``.

@@ -21,7 +21,7 @@ windows of a walk-forward).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import BtOptimizeError, SpaceError
@@ -76,6 +76,8 @@ class SearchPlan:
         screen: Quick screen and folds (``None``: every trial is one full run).
         refine: Share of ``n_trials`` spent by a refinement pass after the main search (0: none).
         seed: Seed of the refinement pass.
+        settings: Every option of the ``optimize_<method>`` call that made the plan, defaults included (what the
+            study's report shows as its options).
     """
 
     method: str
@@ -85,6 +87,7 @@ class SearchPlan:
     screen: Screen | None = None
     refine: float = 0.0
     seed: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_refine(self) -> int:
@@ -164,6 +167,7 @@ def run_search(study: Study, plan: SearchPlan, executor: Executor, search: Searc
         AllTrialsFailedError: every trial failed.
     """
     obj = study.objective
+    study.method_options = dict(plan.settings)
     if search is None:
         search = plan.make(study.space, obj, study.constraint)
     if plan.screen is None and not plan.n_refine:

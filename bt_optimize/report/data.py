@@ -206,6 +206,8 @@ def state_counts(frame: pd.DataFrame) -> dict[str, int]:
 def study_setup(facts: StudyFacts, study: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The set-up section: strategy, data, broker, space, objective, method and options, counts, times."""
     frame = facts.frame
+    if options is None and study is not None:
+        options = getattr(study, "method_options", None)  # the optimize_* call's options, defaults included
     setup: dict[str, Any] = {
         "strategy": facts.strategy, "method": facts.method,
         "objective": facts.objective_label,

@@ -121,7 +121,8 @@ class StudyAnalyses(StudyViews):
             path: The HTML file to write.
             sensitivity: A :class:`~bt_optimize.robustness.SensitivityResult` to include.
             analyses: More analyzer outputs to include, by name (e.g. a MonteCarlo run on the best params).
-            options: The method's options, shown in the set-up.
+            options: The method's options, shown in the set-up (default: every option of the ``optimize_*``
+                call that ran the study, defaults included).
             run_best: Re-run the best params for the equity curve and trades (one backtest).
             title: The page title (default: the study name).
 

@@ -55,6 +55,8 @@ class Study(StudyLoop, StudyAnalyses):
         self.keep_returns = bool(keep_returns)
         self.stop_reason: str | None = None
         self.search: Search | None = None
+        #: The options of the ``optimize_*`` call that ran the study, defaults included (what its report shows).
+        self.method_options: dict[str, Any] = {}
         config = {"strategy": f"{strategy.__module__}.{strategy.__qualname__}", "space": space.describe(),
                   "objective": objective.describe(), "method": method,
                   "setup": describe_setup(payload, self.window, options)}

@@ -35,3 +35,19 @@ def test_several_objectives_have_no_single_best_but_a_report(tmp_path):
     html = study.report(tmp_path / "m.html").read_text()
     assert "sharpe_ratio (max), max_drawdown (min)" in html
     assert "study.best_trials" in html and "Top 4 trials" in html
+
+
+def test_the_set_up_shows_the_methods_options_defaults_included(tmp_path):
+    study = _cerebro().optimize_bayes(SmaCross, fast=bto.Int(5, 20), slow=bto.Int(30, 60), n_trials=6, batch_size=2,
+                                      seed=3, executor="serial", progress=False)
+    assert study.method_options["batch_size"] == 2 and study.method_options["acquisition"] == "auto"
+    html = study.report(tmp_path / "b.html").read_text()
+    assert "<h3>Options</h3>" in html
+    for name, value in (("n_trials", "6"), ("batch_size", "2"), ("seed", "3"), ("acquisition", "auto"),
+                        ("promote_quantile", "0.6"), ("fidelity", "n/a")):
+        assert f"<dt>{name}</dt><dd>{value}</dd>" in html, name
+    # options given to report() replace them (a config file's, for one)
+    given = study.report(tmp_path / "c.html", options={"note": "x"}).read_text()
+    assert "<dt>note</dt><dd>x</dd>" in given and "<dt>acquisition</dt>" not in given
+    grid = _cerebro().optimize_grid(SmaCross, fast=[5, 10], slow=[30], executor="serial", progress=False)
+    assert grid.method_options == {} and "<h3>Options</h3>" not in grid.report(tmp_path / "g.html").read_text()
