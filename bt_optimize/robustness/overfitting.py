@@ -212,11 +212,12 @@ def overfitting_report(matrix: np.ndarray, best_col: int, *, n_trials: int, n_bl
     base: dict[str, Any] = dict(n_trials=n_trials, n_bars=int(t), n_columns=int(k), n_blocks=n_blocks, metric=metric,
                                 method=method, periods_per_year=float(periods), best_number=best_number)
     reason = None
+    distinct = distinct_columns(matrix) if k >= 2 else matrix  # trials that traded exactly alike count once
     if k < 2:
         reason = f"{k} complete trial(s) kept returns; at least 2 are needed (keep_returns=True, the default)"
     elif t < 2 * n_blocks:
         reason = f"{t} bars of returns; at least {2 * n_blocks} are needed for n_blocks={n_blocks} (use fewer blocks)"
-    elif distinct_columns(matrix).shape[1] < 2:
+    elif distinct.shape[1] < 2:
         reason = ("every trial has the same returns (none traded, or all traded alike): there was no choice to judge; "
                   "check that the strategy trades on this data")
     if reason is not None:
@@ -225,7 +226,6 @@ def overfitting_report(matrix: np.ndarray, best_col: int, *, n_trials: int, n_bl
                                  summary=_summary("insufficient", None, None, None, None, n_trials, None, reason),
                                  reason=reason, **base)
     best = matrix[:, best_col]
-    distinct = distinct_columns(matrix)  # trials that traded exactly alike count once
     srs = np.array([sharpe_ratio(distinct[:, j]) for j in range(distinct.shape[1])])
     sr_best = sharpe_ratio(best)
     skew, kurt = return_moments(best)
